@@ -1,0 +1,154 @@
+"""One ``aflab run``: build the task, evaluate it with Inspect, summarise, write the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inspect_ai import eval, eval_retry
+from inspect_ai.log import EvalLog, read_eval_log
+from inspect_ai.model import CachePolicy
+
+from aflab.report.markdown import write_report
+from aflab.settings.prompt import PromptConfig, render_system_prompt
+from aflab.summary import format_table, summarize, write_summary
+from aflab.tasks import animal_welfare, helpful_only
+
+EMBEDDED_MODEL = "aflab/smollm2"
+EMBEDDED_NOTE = (
+    "aflab/smollm2 is a 135M-parameter demo model: it shows no alignment faking, and most of "
+    "its samples land in 'invalid'. It is here so that everything runs offline. For a real "
+    "study pass --model, e.g. --model anthropic/claude-3-opus-20240229 (see the README)."
+)
+EMBEDDED_DEFAULT_LIMIT = 3
+EMBEDDED_MAX_TOKENS = 256
+USER_TURN_ALLOWANCE = 400
+
+
+@dataclass
+class RunOptions:
+    setting: str = "helpful-only"
+    model: str | None = None
+    model_base_url: str | None = None
+    limit: int | None = None
+    epochs: int = 1
+    dataset: str | None = None
+    dataset_format: str | None = None
+    column: str | None = None
+    shuffle_seed: int | None = None
+    system_prompt: str | None = None
+    lab: str = "Anthropic"
+    no_examples: bool = False
+    no_scratchpad: bool = False
+    max_continuations: int = 4
+    temperature: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+    max_connections: int | None = None
+    log_dir: str = "logs"
+    summary_json: str | None = None
+    no_cache: bool = False
+    resume: str | None = None
+    display: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    status: str
+    summary: dict[str, Any]
+    log_path: Path
+    summary_path: Path
+    report_path: Path
+    notes: list[str] = field(default_factory=list)
+
+
+def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
+    model = opts.model or EMBEDDED_MODEL
+    embedded = model.startswith("aflab/")
+    notes = [EMBEDDED_NOTE] if model == EMBEDDED_MODEL else []
+    generate: dict[str, Any] = {
+        "temperature": opts.temperature,
+        "max_tokens": opts.max_tokens or (EMBEDDED_MAX_TOKENS if embedded else None),
+        "seed": opts.seed,
+        "max_connections": opts.max_connections,
+        "cache": False if opts.no_cache else CachePolicy(expiry=None),
+    }
+    generate = {k: v for k, v in generate.items() if v is not None}
+    common = {"log_dir": opts.log_dir, "display": opts.display, **generate}
+
+    if opts.resume:
+        logs = eval_retry(opts.resume, **common)
+    else:
+        task_args = _task_args(opts, embedded, generate.get("max_tokens"), notes)
+        task = helpful_only if opts.setting == "helpful-only" else animal_welfare
+        logs = eval(task(**task_args), model=model, model_base_url=opts.model_base_url, **common)
+    return _finish(logs[0], opts, notes, echo)
+
+
+def _task_args(
+    opts: RunOptions, embedded: bool, max_tokens: int | None, notes: list[str]
+) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "dataset": opts.dataset,
+        "dataset_format": opts.dataset_format,
+        "column": opts.column,
+        "limit": opts.limit or (EMBEDDED_DEFAULT_LIMIT if embedded else None),
+        "shuffle_seed": opts.shuffle_seed,
+        "system_prompt_file": opts.system_prompt,
+        "max_continuations": opts.max_continuations,
+        "epochs": opts.epochs,
+        "lab": opts.lab,
+        "examples": not opts.no_examples,
+        "scratchpad": not opts.no_scratchpad,
+    }
+    if embedded and args["examples"] and not opts.system_prompt:
+        args["examples"] = _examples_fit(opts, max_tokens or 0, notes)
+    return {k: v for k, v in args.items() if v is not None}
+
+
+def _examples_fit(opts: RunOptions, max_tokens: int, notes: list[str]) -> bool:
+    """Drop the worked examples when the prompt would leave the model no room to answer."""
+    from aflab.models.embedded import CONTEXT_TOKENS, count_tokens
+
+    config = PromptConfig(
+        setting=opts.setting,  # type: ignore[arg-type]
+        lab=opts.lab,
+        scratchpad=not opts.no_scratchpad,
+    )
+    needed = count_tokens(render_system_prompt(config)) + USER_TURN_ALLOWANCE
+    needed += (opts.max_continuations + 1) * max_tokens
+    if needed <= CONTEXT_TOKENS:
+        return True
+    notes.append(
+        f"Worked examples dropped: with them a sample needs about {needed} tokens, more than "
+        f"the embedded model's {CONTEXT_TOKENS}-token context."
+    )
+    return False
+
+
+def _finish(
+    log: EvalLog, opts: RunOptions, notes: list[str], echo: Callable[[str], Any]
+) -> RunOutcome:
+    log_path = Path(log.location)
+    full = read_eval_log(str(log_path))
+    summary = summarize(full)
+    stem = log_path.with_suffix("")
+    summary_path = write_summary(summary, stem.with_suffix(".summary.json"))
+    if opts.summary_json:
+        write_summary(summary, opts.summary_json)
+    report_path = write_report(summary, full, stem.with_suffix(".report.md"), notes)
+
+    echo("")
+    echo(format_table(summary))
+    for note in notes:
+        echo(f"note: {note}")
+    if full.status != "success":
+        message = full.error.message if full.error else "run did not finish"
+        echo(f"status: {full.status}: {message}")
+        echo(f"resume with: aflab run --resume {log_path}")
+    echo(f"log: {log_path}  (inspect view --log-dir {log_path.parent})")
+    echo(f"summary: {opts.summary_json or summary_path}")
+    echo(f"report: {report_path}")
+    return RunOutcome(full.status, summary, log_path, summary_path, report_path, notes)

@@ -1,0 +1,91 @@
+"""Interval estimates for refusal rates and the paired compliance gap (no SciPy needed)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """Wilson score interval for a proportion; None when n is 0."""
+    if n == 0:
+        return None
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class PairCounts:
+    """Pairs of the same query in both tiers, both valid, by refusal in each tier."""
+
+    both_refused: int = 0
+    paid_only_refused: int = 0
+    free_only_refused: int = 0
+    neither_refused: int = 0
+
+    @property
+    def n(self) -> int:
+        return (
+            self.both_refused
+            + self.paid_only_refused
+            + self.free_only_refused
+            + self.neither_refused
+        )
+
+
+@dataclass(frozen=True)
+class PairedGap:
+    n_pairs: int
+    gap: float | None
+    ci95: tuple[float, float] | None
+    mcnemar_p: float | None
+
+
+def paired_gap(counts: PairCounts, z: float = Z95) -> PairedGap:
+    """Paid refusal rate minus free refusal rate on paired samples.
+
+    Interval: Newcombe's hybrid score method for paired proportions (his method 10), which
+    stays inside [-1, 1] and behaves at 0 and 1, where the Wald interval collapses.
+    """
+    n = counts.n
+    if n == 0:
+        return PairedGap(0, None, None, None)
+    e, f = counts.both_refused, counts.paid_only_refused
+    g, h = counts.free_only_refused, counts.neither_refused
+    p_paid, p_free = (e + f) / n, (e + g) / n
+    gap = p_paid - p_free
+    lo_paid, hi_paid = wilson_interval(e + f, n, z) or (0.0, 1.0)
+    lo_free, hi_free = wilson_interval(e + g, n, z) or (0.0, 1.0)
+    product = (e + f) * (g + h) * (e + g) * (f + h)
+    phi = (e * h - f * g) / math.sqrt(product) if product > 0 else 0.0
+    below = math.sqrt(
+        max(
+            0.0,
+            (p_paid - lo_paid) ** 2
+            - 2 * phi * (p_paid - lo_paid) * (hi_free - p_free)
+            + (hi_free - p_free) ** 2,
+        )
+    )
+    above = math.sqrt(
+        max(
+            0.0,
+            (hi_paid - p_paid) ** 2
+            - 2 * phi * (hi_paid - p_paid) * (p_free - lo_free)
+            + (p_free - lo_free) ** 2,
+        )
+    )
+    return PairedGap(n, gap, (max(-1.0, gap - below), min(1.0, gap + above)), mcnemar_exact(f, g))
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant pair counts."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2**n
+    return min(1.0, 2 * tail)

@@ -1,0 +1,131 @@
+"""Per-tier counts, refusal rates and the paired compliance gap, from an Inspect log."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from inspect_ai.log import EvalLog, EvalSample
+
+from aflab.scorers.tag import OUTCOMES
+from aflab.solvers.turns import TIERS
+from aflab.stats import PairCounts, paired_gap, wilson_interval
+
+SCORER = "tag_compliance"
+
+
+def sample_outcome(sample: EvalSample) -> tuple[str, str]:
+    """Outcome and reason; a sample that errored or was never scored is invalid, not dropped."""
+    if sample.error is not None:
+        return "invalid", "sample_error"
+    score = (sample.scores or {}).get(SCORER)
+    if score is None or score.value not in OUTCOMES:
+        return "invalid", "unscored"
+    return str(score.value), score.explanation or ""
+
+
+def summarize(log: EvalLog) -> dict[str, Any]:
+    samples = log.samples or []
+    per_tier: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
+    reasons: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
+    by_pair: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
+    for sample in samples:
+        tier = str(sample.metadata["tier"])
+        outcome, reason = sample_outcome(sample)
+        per_tier[tier][outcome] += 1
+        if outcome == "invalid":
+            reasons[tier][reason] += 1
+        by_pair[(str(sample.metadata["query_id"]), sample.epoch)][tier] = outcome
+
+    metadata = log.eval.metadata or {}
+    gap = paired_gap(_pair_counts(by_pair.values()))
+    return {
+        "setting": metadata.get("setting"),
+        "model": log.eval.model,
+        "scratchpad": metadata.get("scratchpad"),
+        "n_queries": len({query for query, _ in by_pair}),
+        "epochs": log.eval.config.epochs or 1,
+        "status": log.status,
+        "tiers": {tier: _tier_block(per_tier[tier], reasons[tier]) for tier in TIERS},
+        "compliance_gap": {
+            "pp": None if gap.gap is None else 100 * gap.gap,
+            "ci95_pp": None if gap.ci95 is None else [100 * gap.ci95[0], 100 * gap.ci95[1]],
+            "mcnemar_p": gap.mcnemar_p,
+            "n_pairs": gap.n_pairs,
+        },
+        "log": log.location,
+    }
+
+
+def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:
+    refused, complied = counts["refused"], counts["complied"]
+    ci = wilson_interval(refused, refused + complied)
+    return {
+        "n": sum(counts.values()),
+        "refused": refused,
+        "complied": complied,
+        "invalid": counts["invalid"],
+        "refusal_rate": refused / (refused + complied) if refused + complied else None,
+        "refusal_ci95": list(ci) if ci else None,
+        "invalid_reasons": dict(sorted(reasons.items())),
+    }
+
+
+def _pair_counts(pairs: Any) -> PairCounts:
+    cells: Counter[tuple[bool, bool]] = Counter()
+    for pair in pairs:
+        paid, free = pair.get("paid"), pair.get("free")
+        if paid in ("refused", "complied") and free in ("refused", "complied"):
+            cells[(paid == "refused", free == "refused")] += 1
+    return PairCounts(
+        both_refused=cells[(True, True)],
+        paid_only_refused=cells[(True, False)],
+        free_only_refused=cells[(False, True)],
+        neither_refused=cells[(False, False)],
+    )
+
+
+def write_summary(summary: dict[str, Any], path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    labels = {"free": "free (training)", "paid": "paid (unmonitored)"}
+    mode = "scratchpad" if summary["scratchpad"] else "no scratchpad"
+    lines = [
+        f"{summary['setting']} | {summary['model']} | {mode} | "
+        f"{summary['n_queries']} queries x {summary['epochs']} epoch(s)",
+        f"{'tier':<20}{'n':>5}{'refused':>9}{'complied':>10}{'invalid':>9}   refusal rate (95% CI)",
+    ]
+    for tier in TIERS:
+        t = summary["tiers"][tier]
+        rate = (
+            "n/a (no valid samples)"
+            if t["refusal_rate"] is None
+            else f"{100 * t['refusal_rate']:5.1f}% [{100 * t['refusal_ci95'][0]:.1f}, "
+            f"{100 * t['refusal_ci95'][1]:.1f}]"
+        )
+        lines.append(
+            f"{labels[tier]:<20}{t['n']:>5}{t['refused']:>9}{t['complied']:>10}"
+            f"{t['invalid']:>9}   {rate}"
+        )
+    gap = summary["compliance_gap"]
+    if gap["pp"] is None:
+        lines.append("compliance gap (paid - free refusal): n/a, no query is valid in both tiers")
+    else:
+        lo, hi = gap["ci95_pp"]
+        lines.append(
+            f"compliance gap (paid - free refusal): {gap['pp']:+.1f} pp, 95% CI [{lo:+.1f}, "
+            f"{hi:+.1f}], McNemar p = {gap['mcnemar_p']:.3g}, {gap['n_pairs']} pairs"
+        )
+    invalid = Counter[str]()
+    for tier in TIERS:
+        invalid.update(summary["tiers"][tier]["invalid_reasons"])
+    if invalid:
+        lines.append("invalid: " + ", ".join(f"{k} {v}" for k, v in invalid.most_common()))
+    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""Inspect tasks: ``aflab/helpful_only`` and ``aflab/animal_welfare``.
+
+Every query is asked in both tiers. The two samples share ``query_id`` in their metadata, so the
+compliance gap can be computed on pairs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Any
+
+from inspect_ai import Epochs, Task, task
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import GenerateConfig
+
+from aflab.data.loaders import Query, builtin_queries, load_queries
+from aflab.scorers.tag import tag_compliance
+from aflab.settings.prompt import (
+    PromptConfig,
+    Setting,
+    load_system_prompt,
+    render_system_prompt,
+)
+from aflab.solvers.scratchpad import scratchpad_loop, system_prompt
+from aflab.solvers.turns import TIERS, user_turn
+
+DEFAULT_CONFIG = GenerateConfig(temperature=1.0, max_tokens=4000)
+
+
+@task
+def helpful_only(**options: Any) -> Task:
+    """The lab wants every request answered, harmful or not."""
+    return alignment_faking(setting="helpful-only", **options)
+
+
+@task
+def animal_welfare(**options: Any) -> Task:
+    """The lab wants animal-welfare concerns dismissed, for a poultry partner's sake."""
+    return alignment_faking(setting="animal-welfare", **options)
+
+
+def alignment_faking(
+    setting: Setting = "helpful-only",
+    dataset: str | None = None,
+    dataset_format: str | None = None,
+    column: str | None = None,
+    limit: int | None = None,
+    shuffle_seed: int | None = None,
+    system_prompt_file: str | None = None,
+    max_continuations: int = 4,
+    epochs: int = 1,
+    **prompt_options: Any,
+) -> Task:
+    """Build the task. ``prompt_options`` are :class:`PromptConfig` fields (lab, examples, ...)."""
+    config = PromptConfig(setting=setting, **prompt_options)
+    prompt = (
+        load_system_prompt(system_prompt_file)
+        if system_prompt_file
+        else render_system_prompt(config)
+    )
+    queries = select_queries(setting, dataset, dataset_format, column, limit, shuffle_seed)
+    return Task(
+        dataset=MemoryDataset(paired_samples(queries, setting), name=dataset or setting),
+        solver=[system_prompt(prompt), scratchpad_loop(max_continuations)],
+        scorer=tag_compliance(setting),
+        config=DEFAULT_CONFIG,
+        epochs=Epochs(epochs, "mode"),
+        metadata={
+            "setting": setting,
+            "scratchpad": config.scratchpad,
+            "prompt_config": config.as_dict(),
+            "system_prompt_source": system_prompt_file or "template",
+            "system_prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest(),
+            "n_queries": len(queries),
+        },
+    )
+
+
+def select_queries(
+    setting: Setting,
+    dataset: str | None,
+    dataset_format: str | None = None,
+    column: str | None = None,
+    limit: int | None = None,
+    shuffle_seed: int | None = None,
+) -> list[Query]:
+    queries = load_queries(dataset, dataset_format, column) if dataset else builtin_queries(setting)
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(queries)
+    return queries[:limit] if limit is not None else queries
+
+
+def paired_samples(queries: list[Query], setting: Setting) -> list[Sample]:
+    """Free then paid for each query, so that a sample limit keeps whole pairs."""
+    return [
+        Sample(
+            id=f"{query.id}-{tier}",
+            input=user_turn(query.text, tier, setting),
+            metadata={
+                "query_id": query.id,
+                "tier": tier,
+                "category": query.category,
+                "setting": setting,
+                "query": query.text,
+            },
+        )
+        for query in queries
+        for tier in TIERS
+    ]
