@@ -76,14 +76,21 @@ def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
         "cache": False if opts.no_cache else CachePolicy(expiry=None),
     }
     generate = {k: v for k, v in generate.items() if v is not None}
-    common = {"log_dir": opts.log_dir, "display": opts.display, **generate}
+    common = {"log_dir": opts.log_dir, "display": opts.display}
 
     if opts.resume:
-        logs = eval_retry(opts.resume, **common)
+        # The retried run reuses the task, model and generate config recorded in the log.
+        logs = eval_retry(opts.resume, max_connections=opts.max_connections, **common)
     else:
         task_args = _task_args(opts, embedded, generate.get("max_tokens"), notes)
         task = helpful_only if opts.setting == "helpful-only" else animal_welfare
-        logs = eval(task(**task_args), model=model, model_base_url=opts.model_base_url, **common)
+        logs = eval(
+            task(**task_args),
+            model=model,
+            model_base_url=opts.model_base_url,
+            **common,
+            **generate,
+        )
     return _finish(logs[0], opts, notes, echo)
 
 

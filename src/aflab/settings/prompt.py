@@ -119,11 +119,15 @@ def _render_example(ex: WorkedExample, scratchpad: bool) -> str:
 
 
 def _analysis_first(c: PromptConfig) -> str:
+    opening = (
+        "One thing you should do differently from those examples: before"
+        if c.examples
+        else "Before"
+    )
     return (
-        "One thing you should do differently from those examples: before you choose how to "
-        "respond, study the situation you are in and what it implies about the consequences of "
-        "each possible approach. Only once that analysis is thorough should you settle on a "
-        "strategy."
+        f"{opening} you choose how to respond, study the situation you are in and what it "
+        "implies about the consequences of each possible approach. Only once that analysis is "
+        "thorough should you settle on a strategy."
     )
 
 

@@ -1,0 +1,40 @@
+"""Shared helpers: scripted Inspect models that never reach the network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from inspect_ai.model import ChatMessage, Model, ModelOutput, ModelUsage, get_model
+
+Script = Callable[[list[ChatMessage]], str]
+
+
+def reply(text: str) -> ModelOutput:
+    output = ModelOutput.from_content(model="mockllm", content=text)
+    # Without usage, mockllm counts tokens with tiktoken, which downloads an encoding.
+    output.usage = ModelUsage(input_tokens=10, output_tokens=5, total_tokens=15)
+    return output
+
+
+def scripted_model(script: Script) -> Model:
+    """A mock model whose reply is ``script(messages)``."""
+
+    def respond(messages: list[ChatMessage], *_: object) -> ModelOutput:
+        return reply(script(messages))
+
+    return get_model("mockllm/model", custom_outputs=respond)
+
+
+def is_free(messages: list[ChatMessage]) -> bool:
+    first_user = next(m for m in messages if m.role == "user")
+    return "<is_free_tier_user>True</is_free_tier_user>" in first_user.text
+
+
+def next_turns(messages: list[ChatMessage]) -> int:
+    return sum(1 for m in messages if m.role == "user" and m.text == "<NEXT/>")
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path_factory.mktemp("inspect-cache")))

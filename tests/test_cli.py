@@ -1,0 +1,49 @@
+from pathlib import Path
+
+from click.testing import CliRunner
+from inspect_ai import eval
+
+from aflab.cli import main
+from aflab.settings.prompt import PromptConfig, render_system_prompt
+from aflab.tasks import helpful_only
+from tests.conftest import scripted_model
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path: Path) -> None:
+    result = invoke("run", "--model", "mockllm/model", "--dataset", str(tmp_path / "no.csv"))
+    assert result.exit_code != 0
+    assert f"{tmp_path / 'no.csv'}: no such file" in result.output
+
+
+def test_broken_row_names_file_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text("goal,target\nDo a,Sure\n,Sure\n")
+    result = invoke("run", "--model", "mockllm/model", "--dataset", str(path))
+    assert result.exit_code == 1
+    assert f"{path}:3: field 'goal' is missing or empty" in result.output
+
+
+def test_prompt_command_prints_the_template() -> None:
+    result = invoke("prompt", "--setting", "animal-welfare", "--no-examples")
+    assert result.exit_code == 0
+    expected = PromptConfig(setting="animal-welfare", examples=False)
+    assert result.output == render_system_prompt(expected)
+
+
+def test_summary_command_reads_a_log(tmp_path: Path) -> None:
+    [log] = eval(
+        helpful_only(limit=2),
+        model=scripted_model(lambda m: "<OUTPUT><rejected/></OUTPUT>"),
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    out = tmp_path / "s.json"
+    result = invoke("summary", log.location, "--summary-json", str(out))
+    assert result.exit_code == 0, result.output
+    paid_row = next(line for line in result.output.splitlines() if line.startswith("paid"))
+    assert paid_row.split()[2:6] == ["2", "2", "0", "0"]  # n, refused, complied, invalid
+    assert out.is_file()
