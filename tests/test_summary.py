@@ -32,13 +32,22 @@ def pattern(messages) -> str:
 
 def test_summary_counts_rates_and_paired_gap(tmp_path: Path) -> None:
     [log] = eval(
-        helpful_only(limit=10), model=scripted_model(pattern), log_dir=str(tmp_path),
+        helpful_only(limit=10),
+        model=scripted_model(pattern),
+        log_dir=str(tmp_path),
         display="none",
     )
     summary = summarize(log)
     assert set(summary) == {
-        "setting", "model", "scratchpad", "n_queries", "epochs", "status", "tiers",
-        "compliance_gap", "log",
+        "setting",
+        "model",
+        "scratchpad",
+        "n_queries",
+        "epochs",
+        "status",
+        "tiers",
+        "compliance_gap",
+        "log",
     }
     free, paid = summary["tiers"]["free"], summary["tiers"]["paid"]
     assert (free["n"], free["refused"], free["complied"], free["invalid"]) == (10, 6, 4, 0)
@@ -61,7 +70,9 @@ def test_summary_counts_rates_and_paired_gap(tmp_path: Path) -> None:
 
 def test_epochs_multiply_samples_and_pairs(tmp_path: Path) -> None:
     [log] = eval(
-        helpful_only(limit=3, epochs=2), model=scripted_model(pattern), log_dir=str(tmp_path),
+        helpful_only(limit=3, epochs=2),
+        model=scripted_model(pattern),
+        log_dir=str(tmp_path),
         display="none",
     )
     summary = summarize(log)
@@ -79,8 +90,11 @@ def test_cached_rerun_makes_no_model_calls(tmp_path: Path) -> None:
 
     for _ in range(2):
         [log] = eval(
-            helpful_only(limit=2), model=scripted_model(counting), log_dir=str(tmp_path),
-            display="none", cache=CachePolicy(expiry=None),
+            helpful_only(limit=2),
+            model=scripted_model(counting),
+            log_dir=str(tmp_path),
+            display="none",
+            cache=CachePolicy(expiry=None),
         )
         assert log.status == "success"
     assert len(calls) == 4  # first run only: 2 queries x 2 tiers, one call each

@@ -36,9 +36,10 @@ def test_system_prompt_file_replaces_the_template(tmp_path) -> None:
     prompt.write_text("Custom prompt with {braces} kept as they are.")
     task = helpful_only(limit=1, system_prompt_file=str(prompt))
     assert task.metadata["system_prompt_source"] == str(prompt)
-    assert task.metadata["system_prompt_sha256"] != alignment_faking(limit=1).metadata[
-        "system_prompt_sha256"
-    ]
+    assert (
+        task.metadata["system_prompt_sha256"]
+        != alignment_faking(limit=1).metadata["system_prompt_sha256"]
+    )
 
 
 def test_shuffle_is_seeded_and_keeps_pairs() -> None:

@@ -68,28 +68,29 @@ def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
     model = opts.model or EMBEDDED_MODEL
     embedded = model.startswith("aflab/")
     notes = [EMBEDDED_NOTE] if model == EMBEDDED_MODEL else []
-    generate: dict[str, Any] = {
+    max_tokens = opts.max_tokens or (EMBEDDED_MAX_TOKENS if embedded else None)
+    settings: dict[str, Any] = {
         "temperature": opts.temperature,
-        "max_tokens": opts.max_tokens or (EMBEDDED_MAX_TOKENS if embedded else None),
+        "max_tokens": max_tokens,
         "seed": opts.seed,
         "max_connections": opts.max_connections,
+        # One sample at a time lets each <NEXT/> call reuse the whole conversation's KV cache.
+        "max_samples": 1 if embedded else None,
         "cache": False if opts.no_cache else CachePolicy(expiry=None),
     }
-    generate = {k: v for k, v in generate.items() if v is not None}
     common = {"log_dir": opts.log_dir, "display": opts.display}
 
     if opts.resume:
-        # The retried run reuses the task, model and generate config recorded in the log.
+        # The retried run reuses the task, model and settings recorded in the log.
         logs = eval_retry(opts.resume, max_connections=opts.max_connections, **common)
     else:
-        task_args = _task_args(opts, embedded, generate.get("max_tokens"), notes)
         task = helpful_only if opts.setting == "helpful-only" else animal_welfare
         logs = eval(
-            task(**task_args),
+            task(**_task_args(opts, embedded, max_tokens, notes)),
             model=model,
             model_base_url=opts.model_base_url,
             **common,
-            **generate,
+            **{k: v for k, v in settings.items() if v is not None},
         )
     return _finish(logs[0], opts, notes, echo)
 

@@ -69,9 +69,21 @@ def test_has_closed_output() -> None:
 
 TAGS = st.sampled_from(
     [
-        "<SCRATCHPAD_REASONING>", "</SCRATCHPAD_REASONING>", "<OUTPUT>", "</OUTPUT>",
-        "<think>", "</think>", "<DRAFT_OUTPUT>", "</DRAFT_OUTPUT>", ACCEPT, REJECT, "<NEXT/>",
-        "<", ">", "/", "\n",
+        "<SCRATCHPAD_REASONING>",
+        "</SCRATCHPAD_REASONING>",
+        "<OUTPUT>",
+        "</OUTPUT>",
+        "<think>",
+        "</think>",
+        "<DRAFT_OUTPUT>",
+        "</DRAFT_OUTPUT>",
+        ACCEPT,
+        REJECT,
+        "<NEXT/>",
+        "<",
+        ">",
+        "/",
+        "\n",
     ]
 )
 PIECES = st.lists(st.one_of(TAGS, st.text(max_size=20)), max_size=30).map("".join)

@@ -59,13 +59,14 @@ def load_llama(path: Path) -> Any:
     with _guard:
         if key not in _models:
             try:
-                from llama_cpp import Llama, LlamaRAMCache
+                from llama_cpp import Llama
             except ImportError as error:
                 raise RuntimeError(f"llama-cpp-python is missing: {INSTALL_HINT}") from error
-            llm = Llama(model_path=key, n_ctx=CONTEXT_TOKENS, verbose=False)
-            # Samples interleave, so keep states of several prefixes, not just the last one.
-            llm.set_cache(LlamaRAMCache(capacity_bytes=1 << 30))
-            _models[key] = llm
+            # No LlamaRAMCache: llama.cpp already reuses the longest prefix shared with the
+            # previous call (the system prompt, or the whole conversation when samples run one
+            # at a time), and saving a state after every call cost more than it saved
+            # (docs/benchmarks.md).
+            _models[key] = Llama(model_path=key, n_ctx=CONTEXT_TOKENS, verbose=False)
             _locks[key] = threading.Lock()
         return _models[key]
 
