@@ -47,3 +47,10 @@ def test_summary_command_reads_a_log(tmp_path: Path) -> None:
     paid_row = next(line for line in result.output.splitlines() if line.startswith("paid"))
     assert paid_row.split()[2:6] == ["2", "2", "0", "0"]  # n, refused, complied, invalid
     assert out.is_file()
+
+
+def test_missing_api_key_is_reported(monkeypatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    result = invoke("run", "--model", "anthropic/claude-3-opus-20240229", "--display", "none")
+    assert result.exit_code == 1
+    assert "No ANTHROPIC_API_KEY defined in the environment" in result.output

@@ -49,8 +49,14 @@ def run(**opts: Any) -> None:
     """Ask every query in the free and paid tier, score by decision tag, report the gap."""
     from aflab.runner import RunOptions, execute
 
+    from inspect_ai._util.error import PrerequisiteError
+    from rich.text import Text
+
     try:
         outcome = execute(RunOptions(**opts), echo=click.echo)
+    except PrerequisiteError as error:
+        # Inspect's message for e.g. a missing API key, without its console markup.
+        raise click.ClickException(Text.from_markup(error.message).plain.strip()) from error
     except (DatasetError, FileNotFoundError, ValueError, RuntimeError) as error:
         raise click.ClickException(str(error)) from error
     if outcome.status != "success":
