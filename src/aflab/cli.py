@@ -47,10 +47,10 @@ def main() -> None:
 @click.option("--display", default=None, help="Inspect display: full, rich, plain, none.")
 def run(**opts: Any) -> None:
     """Ask every query in the free and paid tier, score by decision tag, report the gap."""
-    from aflab.runner import RunOptions, execute
-
     from inspect_ai._util.error import PrerequisiteError
     from rich.text import Text
+
+    from aflab.runner import RunOptions, execute
 
     try:
         outcome = execute(RunOptions(**opts), echo=click.echo)
