@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import os
 import threading
 from importlib.util import find_spec
 from pathlib import Path
@@ -67,16 +66,9 @@ def load_llama(path: Path) -> Any:
             # previous call (the system prompt, or the whole conversation when samples run one
             # at a time), and saving a state after every call cost more than it saved
             # (docs/benchmarks.md).
-            # llama-cpp-python generates on half the cores by default; all of them is ~20%
-            # faster on 2 cores, and calls are serialised anyway.
-            threads = os.cpu_count() or 1
-            _models[key] = Llama(
-                model_path=key,
-                n_ctx=CONTEXT_TOKENS,
-                n_threads=threads,
-                n_threads_batch=threads,
-                verbose=False,
-            )
+            # Default threads (generation on half the cores): all cores made the raw loop ~20%
+            # faster but aflab ~12% slower, competing with Inspect's own threads.
+            _models[key] = Llama(model_path=key, n_ctx=CONTEXT_TOKENS, verbose=False)
             _locks[key] = threading.Lock()
         return _models[key]
 
