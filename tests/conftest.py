@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from inspect_ai.model import ChatMessage, Model, ModelOutput, ModelUsage, get_model
+from inspect_ai.model import (
+    ChatMessage,
+    GenerateConfig,
+    Model,
+    ModelAPI,
+    ModelOutput,
+    ModelUsage,
+    get_model,
+    modelapi,
+)
 
 Script = Callable[[list[ChatMessage]], str]
 
@@ -38,3 +47,26 @@ def next_turns(messages: list[ChatMessage]) -> int:
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path_factory.mktemp("inspect-cache")))
+
+
+# A provider registered by name, for code paths that build the model from a string (the runner,
+# eval_retry). FLAKY["fail_on"]: query text whose samples raise; FLAKY["calls"] counts requests.
+FLAKY: dict = {"fail_on": None, "calls": 0, "reply": "<OUTPUT><rejected/></OUTPUT>"}
+
+
+@modelapi(name="flaky")
+def flaky() -> type[ModelAPI]:
+    return FlakyModel
+
+
+class FlakyModel(ModelAPI):
+    def __init__(self, model_name: str, base_url=None, api_key=None, config=None, **_: object):
+        super().__init__(model_name, base_url, api_key, [], config or GenerateConfig())
+
+    async def generate(
+        self, input: list[ChatMessage], tools: object, tool_choice: object, config: object
+    ) -> ModelOutput:
+        FLAKY["calls"] += 1
+        if FLAKY["fail_on"] and FLAKY["fail_on"] in input[1].text:
+            raise RuntimeError("simulated outage")
+        return reply(FLAKY["reply"])

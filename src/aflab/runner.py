@@ -136,17 +136,25 @@ def _examples_fit(opts: RunOptions, max_tokens: int, notes: list[str]) -> bool:
     return False
 
 
+def run_outputs_dir(log_path: Path) -> Path:
+    """``logs/<log name>/`` beside the log. Not ``<log name>.summary.json``: Inspect would list
+    a timestamped .json file in the log dir as a log of its own."""
+    folder = log_path.with_suffix("")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def _finish(
     log: EvalLog, opts: RunOptions, notes: list[str], echo: Callable[[str], Any]
 ) -> RunOutcome:
     log_path = Path(log.location)
     full = read_eval_log(str(log_path))
     summary = summarize(full)
-    stem = log_path.with_suffix("")
-    summary_path = write_summary(summary, stem.with_suffix(".summary.json"))
+    outputs = run_outputs_dir(log_path)
+    summary_path = write_summary(summary, outputs / "summary.json")
     if opts.summary_json:
         write_summary(summary, opts.summary_json)
-    report_path = write_report(summary, full, stem.with_suffix(".report.md"), notes)
+    report_path = write_report(summary, full, outputs / "report.md", notes)
 
     echo("")
     echo(format_table(summary))

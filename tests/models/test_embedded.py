@@ -75,4 +75,4 @@ def test_default_run_end_to_end_offline(tmp_path: Path) -> None:
     assert all(s.output.usage is not None for s in log.samples)
     assert "refusal rate (95% CI)" in result.stdout
     assert "shows no alignment faking" in result.stdout
-    assert Path(summary["log"]).with_suffix(".report.md").is_file()
+    assert (Path(summary["log"]).with_suffix("") / "report.md").is_file()
