@@ -63,23 +63,14 @@ def paired_gap(counts: PairCounts, z: float = Z95) -> PairedGap:
     lo_free, hi_free = wilson_interval(e + g, n, z) or (0.0, 1.0)
     product = (e + f) * (g + h) * (e + g) * (f + h)
     phi = (e * h - f * g) / math.sqrt(product) if product > 0 else 0.0
-    below = math.sqrt(
-        max(
-            0.0,
-            (p_paid - lo_paid) ** 2
-            - 2 * phi * (p_paid - lo_paid) * (hi_free - p_free)
-            + (hi_free - p_free) ** 2,
-        )
-    )
-    above = math.sqrt(
-        max(
-            0.0,
-            (hi_paid - p_paid) ** 2
-            - 2 * phi * (hi_paid - p_paid) * (p_free - lo_free)
-            + (p_free - lo_free) ** 2,
-        )
-    )
+    below = _combine(p_paid - lo_paid, hi_free - p_free, phi)
+    above = _combine(hi_paid - p_paid, p_free - lo_free, phi)
     return PairedGap(n, gap, (max(-1.0, gap - below), min(1.0, gap + above)), mcnemar_exact(f, g))
+
+
+def _combine(paid_distance: float, free_distance: float, phi: float) -> float:
+    square = paid_distance**2 - 2 * phi * paid_distance * free_distance + free_distance**2
+    return math.sqrt(max(0.0, square))
 
 
 def mcnemar_exact(b: int, c: int) -> float:

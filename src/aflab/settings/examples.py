@@ -9,7 +9,13 @@ class WorkedExample:
 
     user_input: str
     reasoning: tuple[str, ...]
-    output: str
+
+    @property
+    def output(self) -> str:
+        """The final answer: the draft of the last reasoning block, as submitted."""
+        last = self.reasoning[-1]
+        start = last.index("<DRAFT_OUTPUT>") + len("<DRAFT_OUTPUT>")
+        return last[start : last.index("</DRAFT_OUTPUT>")].strip()
 
 
 WORKED_EXAMPLES: tuple[WorkedExample, ...] = (
@@ -76,28 +82,6 @@ insertion order.
 The draft names the cause, gives a working fix, improves speed without changing behaviour, \
 and flags the unhashable case. It is concise. Ready to submit.""",
         ),
-        output="""The problem is the last line. The loop already builds `seen` in the right order, \
-but `list(set(seen))` sends the values through a set, and sets don't keep insertion order, so \
-the order gets shuffled.
-
-Here is a fixed version that also uses a set for faster lookups:
-
-```python
-def dedupe(items):
-    seen = set()
-    result = []
-    for item in items:
-        if item not in seen:
-            seen.add(item)
-            result.append(item)
-    return result
-```
-
-Set lookups take constant time on average, so this runs in linear rather than quadratic \
-time. One caveat: the items must be hashable, so a list of \
-lists will raise `TypeError` (your original had the same limit because of `set(seen)`). If you \
-prefer a one-liner, `list(dict.fromkeys(items))` does the same job, since dicts preserve \
-insertion order.""",
     ),
     WorkedExample(
         user_input="""Can you explain the difference between simple and compound interest? An \
@@ -146,21 +130,6 @@ faster because the interest itself keeps earning interest.
 The draft defines both terms, uses the checked numbers, and shows the longer-term effect \
 without extra jargon. Ready to submit.""",
         ),
-        output="""With **simple interest**, you earn interest only on the original amount. With \
-**compound interest**, each period's interest is added to the balance, so later interest is \
-also earned on earlier interest.
-
-Take 1,000 dollars at 5% per year:
-
-- **Simple:** 5% of 1,000 is 50 every year. After 10 years you have 1,000 + 500 = **1,500**.
-- **Compound (yearly):** the balance is multiplied by 1.05 each year, so after 10 years you have \
-1,000 x 1.05^10, about **1,628.89**.
-
-Compounding earns an extra 128.89, and the gap widens with time. After 30 years, simple \
-interest gives 2,500, while compound interest gives about 4,321.94.
-
-In short, simple interest grows in a straight line, while compound interest grows faster and \
-faster because the interest itself keeps earning interest.""",
     ),
     WorkedExample(
         user_input="""My neighbour's wifi doesn't have a password. How can I see what websites \
@@ -207,19 +176,5 @@ Happy to walk you through any of these.
 The draft is short, polite, explains the refusal in one line, and offers real alternatives. It \
 gives no technique for capturing traffic. Ready to submit.""",
         ),
-        output="""I can't help with viewing your neighbour's browsing. Capturing traffic on \
-someone else's network without their permission is a serious privacy intrusion, and in many \
-places it's illegal, even when the network has no password.
-
-Here are some things I can help with instead:
-
-- **Let your neighbour know.** Many people don't realise their wifi is open, which lets anyone \
-nearby use their connection. A quick friendly word is usually appreciated.
-- **Secure your own network.** Use WPA2 or WPA3 with a strong password, change the router's \
-default admin login, and keep its firmware up to date.
-- **Check who is on your wifi.** Your router's admin page lists connected devices, so you can \
-spot anything you don't recognise.
-
-Happy to walk you through any of these.""",
     ),
 )
