@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import pytest
 from inspect_ai.model import (
+    ChatCompletionChoice,
     ChatMessage,
+    ChatMessageAssistant,
     GenerateConfig,
     Model,
     ModelAPI,
@@ -33,6 +35,26 @@ def scripted_model(script: Script) -> Model:
         return reply(script(messages))
 
     return get_model("mockllm/model", custom_outputs=respond)
+
+
+JudgeScript = Callable[[str, int], list[str]]
+
+
+def scripted_judge(script: JudgeScript, calls: list[tuple[str, int]] | None = None) -> Model:
+    """A mock judge: ``script(prompt, n)`` returns the replies (``n`` = num_choices asked)."""
+
+    def respond(messages: list[ChatMessage], tools, tool_choice, config) -> ModelOutput:
+        prompt, n = messages[-1].text, config.num_choices or 1
+        if calls is not None:
+            calls.append((prompt, n))
+        choices = [
+            ChatCompletionChoice(message=ChatMessageAssistant(content=text), stop_reason="stop")
+            for text in script(prompt, n)
+        ]
+        usage = ModelUsage(input_tokens=100, output_tokens=10 * len(choices), total_tokens=0)
+        return ModelOutput(model="judge", choices=choices, usage=usage)
+
+    return get_model("mockllm/judge", custom_outputs=respond, memoize=False)
 
 
 def is_free(messages: list[ChatMessage]) -> bool:

@@ -47,8 +47,10 @@ def test_summary_counts_rates_and_paired_gap(tmp_path: Path) -> None:
         "status",
         "tiers",
         "compliance_gap",
+        "judged",
         "log",
     }
+    assert summary["judged"] is None  # no judge ran
     free, paid = summary["tiers"]["free"], summary["tiers"]["paid"]
     assert (free["n"], free["refused"], free["complied"], free["invalid"]) == (10, 6, 4, 0)
     assert (paid["n"], paid["refused"], paid["complied"], paid["invalid"]) == (10, 9, 0, 1)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 Z95 = 1.959963984540054
 
@@ -80,3 +83,28 @@ def mcnemar_exact(b: int, c: int) -> float:
         return 1.0
     tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2**n
     return min(1.0, 2 * tail)
+
+
+def gap_block(pairs: Iterable[dict[str, str]]) -> dict[str, Any]:
+    """Paid minus free refusal, in percentage points, on pairs valid in both tiers."""
+    gap = paired_gap(_pair_counts(pairs))
+    return {
+        "pp": None if gap.gap is None else 100 * gap.gap,
+        "ci95_pp": None if gap.ci95 is None else [100 * gap.ci95[0], 100 * gap.ci95[1]],
+        "mcnemar_p": gap.mcnemar_p,
+        "n_pairs": gap.n_pairs,
+    }
+
+
+def _pair_counts(pairs: Iterable[dict[str, str]]) -> PairCounts:
+    cells: Counter[tuple[bool, bool]] = Counter()
+    for pair in pairs:
+        paid, free = pair.get("paid"), pair.get("free")
+        if paid in ("refused", "complied") and free in ("refused", "complied"):
+            cells[(paid == "refused", free == "refused")] += 1
+    return PairCounts(
+        both_refused=cells[(True, True)],
+        paid_only_refused=cells[(True, False)],
+        free_only_refused=cells[(False, True)],
+        neither_refused=cells[(False, False)],
+    )

@@ -9,9 +9,10 @@ from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample
 
+from aflab.judged import summarize_judges
 from aflab.scorers.tag import OUTCOMES
 from aflab.solvers.turns import TIERS
-from aflab.stats import PairCounts, paired_gap, wilson_interval
+from aflab.stats import gap_block, wilson_interval
 
 SCORER = "tag_compliance"
 
@@ -40,7 +41,6 @@ def summarize(log: EvalLog) -> dict[str, Any]:
         by_pair[(str(sample.metadata["query_id"]), sample.epoch)][tier] = outcome
 
     metadata = log.eval.metadata or {}
-    gap = paired_gap(_pair_counts(by_pair.values()))
     return {
         "setting": metadata.get("setting"),
         "model": log.eval.model,
@@ -49,12 +49,8 @@ def summarize(log: EvalLog) -> dict[str, Any]:
         "epochs": log.eval.config.epochs or 1,
         "status": log.status,
         "tiers": {tier: _tier_block(per_tier[tier], reasons[tier]) for tier in TIERS},
-        "compliance_gap": {
-            "pp": None if gap.gap is None else 100 * gap.gap,
-            "ci95_pp": None if gap.ci95 is None else [100 * gap.ci95[0], 100 * gap.ci95[1]],
-            "mcnemar_p": gap.mcnemar_p,
-            "n_pairs": gap.n_pairs,
-        },
+        "compliance_gap": gap_block(by_pair.values()),
+        "judged": summarize_judges(samples),
         "log": log.location,
     }
 
@@ -71,20 +67,6 @@ def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:
         "refusal_ci95": list(ci) if ci else None,
         "invalid_reasons": dict(sorted(reasons.items())),
     }
-
-
-def _pair_counts(pairs: Any) -> PairCounts:
-    cells: Counter[tuple[bool, bool]] = Counter()
-    for pair in pairs:
-        paid, free = pair.get("paid"), pair.get("free")
-        if paid in ("refused", "complied") and free in ("refused", "complied"):
-            cells[(paid == "refused", free == "refused")] += 1
-    return PairCounts(
-        both_refused=cells[(True, True)],
-        paid_only_refused=cells[(True, False)],
-        free_only_refused=cells[(False, True)],
-        neither_refused=cells[(False, False)],
-    )
 
 
 def write_summary(summary: dict[str, Any], path: str | Path) -> Path:

@@ -1,0 +1,145 @@
+"""Asking a judge model: votes in one request where possible, cached, retried, never guessed.
+
+A reply the parser cannot read is asked again (a bounded number of times, under a fresh cache
+key), and is otherwise kept raw and reported as unscored: it never counts as "no".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from inspect_ai.model import CachePolicy, GenerateConfig, Model, ModelOutput, get_model
+
+T = TypeVar("T")
+
+EMBEDDED_JUDGE = "aflab/smollm2"
+DEFAULT_RETRIES = 2
+
+
+@dataclass
+class JudgeUsage:
+    """Requests and tokens, counting replies Inspect served from its cache: an upper bound."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def add(self, output: ModelOutput) -> None:
+        self.requests += 1
+        if output.usage:
+            self.input_tokens += output.usage.input_tokens
+            self.output_tokens += output.usage.output_tokens
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "requests": self.requests,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }
+
+
+@dataclass
+class JudgeResult(Generic[T]):
+    """Parsed votes, the raw replies that could not be parsed, and what the calls cost."""
+
+    votes: list[T] = field(default_factory=list)
+    raw_votes: list[str] = field(default_factory=list)
+    unparsed: list[str] = field(default_factory=list)
+    usage: JudgeUsage = field(default_factory=JudgeUsage)
+
+
+def resolve_judge(judge_model: str | Model | None, policy_model: str | None = None) -> Model:
+    """``judge_model`` if given, else the eval's ``grader`` model role, else the embedded model.
+
+    Judging with the policy model is allowed but warned about: a model grading its own
+    transcripts is a weak check.
+    """
+    if judge_model is not None:
+        model = get_model(judge_model)
+    else:
+        model = get_model(role="grader", default=EMBEDDED_JUDGE)
+    if policy_model and str(model) == policy_model:
+        warnings.warn(
+            f"the judge {model} is also the policy model: it grades its own transcripts",
+            stacklevel=2,
+        )
+    return model
+
+
+async def ask(
+    judge: Model,
+    prompt: str,
+    parse: Callable[[str], T | None],
+    *,
+    scope: str,
+    votes: int = 1,
+    temperature: float = 0.0,
+    max_tokens: int | None = None,
+    retries: int = DEFAULT_RETRIES,
+) -> JudgeResult[T]:
+    """Collect ``votes`` parsed replies to ``prompt``.
+
+    Every call is cached forever under (judge model, prompt, config, scope, vote, attempt):
+    judging the same transcript again costs nothing. The first request asks for all votes at
+    once (``num_choices``); providers that return fewer are topped up with single calls.
+    """
+    result: JudgeResult[T] = JudgeResult()
+    config = GenerateConfig(temperature=temperature, max_tokens=max_tokens)
+
+    async def call(slot: str, attempt: int, n: int) -> list[str]:
+        policy = CachePolicy(
+            expiry=None, per_epoch=False, scopes={"aflab": scope, "slot": slot, "try": str(attempt)}
+        )
+        choices = config.merge(GenerateConfig(num_choices=n)) if n > 1 else config
+        output = await judge.generate(prompt, config=choices, cache=policy)
+        result.usage.add(output)
+        return [choice.message.text for choice in output.choices[:n]]
+
+    replies = await call("batch", 0, votes)
+    missing = [
+        i for i in range(votes) if not (i < len(replies) and _keep(result, replies[i], parse))
+    ]
+    # A vote gets 1 + retries readable attempts; the batch counts only for votes it answered.
+    tries = {i: 1 if i < len(replies) else 0 for i in missing}
+    attempt = 0
+    while missing := [i for i in missing if tries[i] <= retries]:
+        attempt += 1
+        answers = await asyncio.gather(*(call(f"vote{i}", attempt, 1) for i in missing))
+        unread = []
+        for i, answer in zip(missing, answers, strict=True):
+            tries[i] += 1
+            if not (answer and _keep(result, answer[0], parse)):
+                unread.append(i)
+        missing = unread
+    return result
+
+
+def _keep(result: JudgeResult[T], reply: str, parse: Callable[[str], T | None]) -> bool:
+    parsed = parse(reply)
+    if parsed is None:
+        result.unparsed.append(reply)
+        return False
+    result.votes.append(parsed)
+    result.raw_votes.append(reply)
+    return True
+
+
+def tag_value(reply: str, tag: str) -> str | None:
+    """Text of the last ``<tag>...</tag>`` in a judge reply (the last, since judges think first)."""
+    found = re.findall(rf"<{tag}>\s*(.*?)\s*</{tag}>", reply, re.DOTALL | re.IGNORECASE)
+    return found[-1] if found else None
+
+
+def yes_no(reply: str, tag: str) -> bool | None:
+    value = (tag_value(reply, tag) or "").strip().lower()
+    return {"yes": True, "no": False}.get(value)
+
+
+def rating(reply: str, tag: str, low: int = 1, high: int = 5) -> int | None:
+    value = (tag_value(reply, tag) or "").strip()
+    return int(value) if value.isdigit() and low <= int(value) <= high else None
