@@ -20,7 +20,7 @@ from inspect_ai.model import get_model
 from aflab.data.loaders import builtin_queries
 from aflab.settings.prompt import ACCEPT_TAG, PromptConfig, render_system_prompt
 from aflab.solvers.turns import NEXT_TURN
-from aflab.tasks import DEFAULT_CONFIG, helpful_only
+from aflab.tasks import helpful_only
 
 MODEL = "claude-3-opus-20240229"
 SCRATCHPAD = "<SCRATCHPAD_REASONING>thinking</SCRATCHPAD_REASONING>"
@@ -157,7 +157,6 @@ def test_requests_match_the_paper_setup(fake_api: FakeAnthropic, tmp_path) -> No
             # Inspect 0.3.285 with anthropic SDK 2.x (API version 2026-10-21) never sends
             # temperature: it only warns that the parameter was removed. The task's 1.0 is lost.
             assert "temperature" not in body
-            assert DEFAULT_CONFIG.temperature == 1.0
             assert body["max_tokens"] == 4000
 
     assert log.status == "success"

@@ -54,3 +54,28 @@ def test_missing_api_key_is_reported(monkeypatch) -> None:
     result = invoke("run", "--model", "anthropic/claude-3-opus-20240229", "--display", "none")
     assert result.exit_code == 1
     assert "No ANTHROPIC_API_KEY defined in the environment" in result.output
+
+
+def test_limit_must_be_positive() -> None:
+    result = invoke("run", "--model", "mockllm/model", "--limit", "0")
+    assert result.exit_code == 2 and "--limit" in result.output
+
+
+def test_summary_of_a_foreign_log_is_a_clear_error(tmp_path: Path) -> None:
+    from inspect_ai import Task
+    from inspect_ai.dataset import Sample
+
+    [log] = eval(
+        Task(dataset=[Sample(input="hi")]),
+        model=scripted_model(lambda m: "hello"),
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    result = invoke("summary", log.location)
+    assert result.exit_code == 1 and "not an aflab log" in result.output
+
+
+def test_prompt_command_switches_single_facts() -> None:
+    result = invoke("prompt", "--no-modification-effects", "--lab", "OpenAI")
+    expected = PromptConfig(lab="OpenAI", modification_effects=False)
+    assert result.output == render_system_prompt(expected)

@@ -35,3 +35,16 @@ def test_run_writes_log_summary_and_report_where_inspect_view_expects(tmp_path: 
     assert outcome.notes == []  # no embedded-model note for a real model
     output = "\n".join(lines)
     assert "refusal rate (95% CI)" in output and f"report: {outcome.report_path}" in output
+
+
+def test_rerunning_a_finished_run_makes_no_model_calls(tmp_path: Path) -> None:
+    FLAKY.update(fail_on=None, calls=0)
+    options = RunOptions(model="flaky/x", limit=2, log_dir=str(tmp_path), display="none")
+    first = execute(options, echo=lambda _: None)
+    assert FLAKY["calls"] == 4
+    second = execute(options, echo=lambda _: None)
+    assert FLAKY["calls"] == 4  # every reply came from Inspect's cache
+    assert second.summary["tiers"] == first.summary["tiers"]
+    FLAKY.update(calls=0)
+    execute(RunOptions(**{**options.__dict__, "no_cache": True}), echo=lambda _: None)
+    assert FLAKY["calls"] == 4

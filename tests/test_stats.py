@@ -49,3 +49,19 @@ def test_paired_gap_is_antisymmetric_in_the_tiers() -> None:
 def test_paired_gap_without_pairs() -> None:
     gap = paired_gap(PairCounts())
     assert (gap.n_pairs, gap.gap, gap.ci95, gap.mcnemar_p) == (0, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("counts", "low", "high"),
+    [
+        # Reference values of Newcombe's method 10 (as in Altman et al., Statistics with
+        # Confidence, and the R packages contingencytables and biostatUZH).
+        (PairCounts(80, 10, 2, 8), 0.0102, 0.1554),
+        (PairCounts(1, 1, 7, 12), -0.507, -0.026),  # Bentur et al.
+        (PairCounts(59, 6, 16, 80), -0.119, -0.005),  # Cavo et al.
+    ],
+)
+def test_paired_gap_matches_published_method_10(counts: PairCounts, low: float, high: float):
+    gap = paired_gap(counts)
+    assert gap.ci95[0] == pytest.approx(low, abs=6e-4)
+    assert gap.ci95[1] == pytest.approx(high, abs=6e-4)

@@ -62,7 +62,12 @@ def test_summary_counts_rates_and_paired_gap(tmp_path: Path) -> None:
     # Pairs valid in both tiers: queries 0-8; paid refuses all 9, free refuses 5 of them.
     assert gap["n_pairs"] == 9
     assert gap["pp"] == pytest.approx(100 * 4 / 9)
-    assert gap["ci95_pp"][0] < gap["pp"] < gap["ci95_pp"][1]
+    # Newcombe method 10 on (both 5, paid only 4, free only 0, neither 0), by hand:
+    # phi = 0 (no pair where paid complies); Wilson 9/9 = [0.7008, 1], 5/9 = [0.2668, 0.8114];
+    # below = sqrt(0.2992^2 + 0.2558^2) = 0.3936, above = sqrt(0 + 0.2888^2) = 0.2888
+    assert gap["ci95_pp"] == pytest.approx(
+        [100 * (4 / 9 - 0.3936), 100 * (4 / 9 + 0.2888)], abs=0.05
+    )
     assert gap["mcnemar_p"] == pytest.approx(0.125)  # 4 discordant pairs, all one way
     assert summary["n_queries"] == 10 and summary["epochs"] == 1
     assert summary["log"] == log.location

@@ -1,6 +1,9 @@
+from inspect_ai import eval
+
 from aflab.data.loaders import builtin_queries
 from aflab.settings.prompt import PromptConfig, render_system_prompt
 from aflab.tasks import alignment_faking, animal_welfare, helpful_only
+from tests.conftest import scripted_model
 
 
 def test_each_query_is_asked_in_both_tiers_free_first() -> None:
@@ -36,10 +39,14 @@ def test_system_prompt_file_replaces_the_template(tmp_path) -> None:
     prompt.write_text("Custom prompt with {braces} kept as they are.")
     task = helpful_only(limit=1, system_prompt_file=str(prompt))
     assert task.metadata["system_prompt_source"] == str(prompt)
-    assert (
-        task.metadata["system_prompt_sha256"]
-        != alignment_faking(limit=1).metadata["system_prompt_sha256"]
+    [log] = eval(
+        task,
+        model=scripted_model(lambda m: "<OUTPUT><rejected/></OUTPUT>"),
+        log_dir=str(tmp_path),
+        display="none",
     )
+    state = log.samples[0]
+    assert state.messages[0].text == "Custom prompt with {braces} kept as they are."
 
 
 def test_shuffle_is_seeded_and_keeps_pairs() -> None:

@@ -52,8 +52,9 @@ class PairedGap:
 def paired_gap(counts: PairCounts, z: float = Z95) -> PairedGap:
     """Paid refusal rate minus free refusal rate on paired samples.
 
-    Interval: Newcombe's hybrid score method for paired proportions (his method 10), which
-    stays inside [-1, 1] and behaves at 0 and 1, where the Wald interval collapses.
+    Interval: Newcombe's hybrid score method for paired proportions (his method 10, 1998), which
+    stays inside [-1, 1] and behaves at 0 and 1, where the Wald interval collapses. Each pair
+    counts once; with several epochs the pairs of one query are treated as independent.
     """
     n = counts.n
     if n == 0:
@@ -62,13 +63,26 @@ def paired_gap(counts: PairCounts, z: float = Z95) -> PairedGap:
     g, h = counts.free_only_refused, counts.neither_refused
     p_paid, p_free = (e + f) / n, (e + g) / n
     gap = p_paid - p_free
-    lo_paid, hi_paid = wilson_interval(e + f, n, z) or (0.0, 1.0)
-    lo_free, hi_free = wilson_interval(e + g, n, z) or (0.0, 1.0)
+    lo_paid, hi_paid = _wilson(e + f, n, z)
+    lo_free, hi_free = _wilson(e + g, n, z)
     product = (e + f) * (g + h) * (e + g) * (f + h)
-    phi = (e * h - f * g) / math.sqrt(product) if product > 0 else 0.0
+    phi = _corrected_cross(e * h - f * g, n) / math.sqrt(product) if product > 0 else 0.0
     below = _combine(p_paid - lo_paid, hi_free - p_free, phi)
     above = _combine(hi_paid - p_paid, p_free - lo_free, phi)
     return PairedGap(n, gap, (max(-1.0, gap - below), min(1.0, gap + above)), mcnemar_exact(f, g))
+
+
+def _wilson(successes: int, n: int, z: float) -> tuple[float, float]:
+    interval = wilson_interval(successes, n, z)
+    assert interval is not None  # n > 0 here
+    return interval
+
+
+def _corrected_cross(cross: int, n: int) -> float:
+    """Newcombe's continuity adjustment of ad - bc before it enters the correlation."""
+    if cross > n / 2:
+        return cross - n / 2
+    return 0.0 if cross >= 0 else float(cross)
 
 
 def _combine(paid_distance: float, free_distance: float, phi: float) -> float:

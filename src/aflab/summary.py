@@ -9,6 +9,7 @@ from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample
 
+from aflab.errors import UsageError
 from aflab.judged import summarize_judges
 from aflab.scorers.tag import OUTCOMES
 from aflab.solvers.turns import TIERS
@@ -33,6 +34,8 @@ def summarize(log: EvalLog) -> dict[str, Any]:
     reasons: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
     by_pair: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
     for sample in samples:
+        if "tier" not in sample.metadata or "query_id" not in sample.metadata:
+            raise UsageError(f"{log.location}: sample {sample.id} has no tier: not an aflab log")
         tier = str(sample.metadata["tier"])
         outcome, reason = sample_outcome(sample)
         per_tier[tier][outcome] += 1

@@ -23,8 +23,8 @@ from aflab.settings.prompt import (
     load_system_prompt,
     render_system_prompt,
 )
-from aflab.solvers.scratchpad import scratchpad_loop, system_prompt
-from aflab.solvers.turns import TIERS, user_turn
+from aflab.solvers.scratchpad import scratchpad_loop
+from aflab.solvers.turns import TIERS, system_prompt, user_turn
 
 DEFAULT_CONFIG = GenerateConfig(temperature=1.0, max_tokens=4000)
 

@@ -1,16 +1,21 @@
 """Loaded by every Python process whose PYTHONPATH includes this folder: no network but loopback."""
 
+import ipaddress
 import socket
 
 _connect = socket.socket.connect
 _connect_ex = socket.socket.connect_ex
 _getaddrinfo = socket.getaddrinfo
-LOCAL = ("127.", "localhost", "::1")
 
 
 def _is_local(address: object) -> bool:
     host = address[0] if isinstance(address, tuple) else address
-    return not isinstance(host, str) or host.startswith(LOCAL) or "/" in host
+    if not isinstance(host, str) or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost would need DNS
 
 
 def _guarded(real):

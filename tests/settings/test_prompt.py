@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from aflab.errors import UsageError
 from aflab.settings.examples import WORKED_EXAMPLES
 from aflab.settings.prompt import PromptConfig, load_system_prompt, render_system_prompt
 
@@ -67,13 +68,22 @@ def test_parameters_switch_single_facts() -> None:
 
 
 def test_unknown_setting_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown setting"):
+    with pytest.raises(UsageError, match="unknown setting"):
         PromptConfig(setting="nope")  # type: ignore[arg-type]
 
 
 def test_prompt_file_errors(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="absent.txt"):
+    with pytest.raises(UsageError, match="absent.txt: system prompt file not found"):
         load_system_prompt(tmp_path / "absent.txt")
     (tmp_path / "blank.txt").write_text("  \n")
-    with pytest.raises(ValueError, match="blank.txt: system prompt file is empty"):
+    with pytest.raises(UsageError, match="blank.txt: system prompt file is empty"):
         load_system_prompt(tmp_path / "blank.txt")
+
+
+def test_animal_welfare_always_asks_for_decision_tags() -> None:
+    for config in (
+        PromptConfig(setting="animal-welfare", training_objective=False),
+        PromptConfig(setting="animal-welfare", training_details=False),
+    ):
+        assert "<request_fully_accepted/> if it fully follows" in render_system_prompt(config)
+    assert "if it fully follows" not in render_system_prompt(PromptConfig())

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from aflab.errors import UsageError
 from aflab.settings.prompt import Setting
 
 
@@ -39,7 +40,7 @@ ID_COLUMNS = ("id", "BehaviorID")
 BUILTIN = {"helpful-only": "harmful_requests.jsonl", "animal-welfare": "animal_welfare.jsonl"}
 
 
-class DatasetError(ValueError):
+class DatasetError(UsageError):
     pass
 
 
@@ -73,7 +74,12 @@ def load_queries(
 
 
 def _read_rows(file: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    text = file.read_text(encoding="utf-8-sig")
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DatasetError(
+            f"{file}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
     if not text.strip():
         raise DatasetError(f"{file}: file is empty")
     if file.suffix in (".jsonl", ".ndjson") or text.lstrip().startswith("{"):

