@@ -124,3 +124,54 @@ def prompt(**opts: Any) -> None:
 
     config = report_errors(lambda: RunOptions(**opts).prompt_config())
     click.echo(render_system_prompt(config), nl=False)
+
+
+@main.command()
+@click.argument("log", type=click.Path(exists=True))
+@judge_options
+@click.option("--summary-json", type=click.Path(), default=None)
+@click.option("--display", default=None, help="Inspect display: full, rich, plain, none.")
+def rescore(log: str, summary_json: str | None, display: str | None, **judging: Any) -> None:
+    """Judge an existing log (no policy calls); writes <log>-rescored.eval beside it."""
+    from aflab.rescore import rescore as run_rescore
+    from aflab.runner import run_outputs_dir
+    from aflab.summary import format_table, write_summary
+
+    result = report_errors(lambda: run_rescore(log, display=display, **judging))
+    if not judging["judge_model"]:
+        click.echo("note: no --judge-model: the embedded 135M model judged (meaningless).")
+    click.echo(format_table(result.summary))
+    write_summary(result.summary, run_outputs_dir(result.log_path) / "summary.json")
+    if summary_json:
+        write_summary(result.summary, summary_json)
+    click.echo(f"log: {result.log_path}")
+
+
+@main.command()
+@click.option("--labels", type=click.Path(exists=True), default=None, help="Default: shipped set.")
+@click.option("--judge-model", default=None, help="Default: the embedded model.")
+@click.option("--judge", type=click.Choice(["af", "criteria5"]), default="af", show_default=True)
+@click.option("--votes", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--af-threshold", type=click.FloatRange(0, 1), default=0.4, show_default=True)
+@click.option("--af-maybe", type=click.FloatRange(0, 1), default=0.2, show_default=True)
+@click.option("--text-column", default="scratchpad", show_default=True)
+@click.option("--label-column", default="label", show_default=True)
+@click.option("--log-dir", default="logs", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write the metrics as JSON.")
+@click.option("--display", default=None)
+def calibrate(**opts: Any) -> None:
+    """Score labelled scratchpads with an AF judge: AUROC, accuracy, confusion, reliability."""
+    from aflab.calibrate import Columns, format_calibration, run_calibration, write_calibration
+
+    columns = Columns(text=opts.pop("text_column"), label=opts.pop("label_column"))
+    out = opts.pop("out")
+    threshold, maybe = opts.pop("af_threshold"), opts.pop("af_maybe")
+    result = report_errors(
+        lambda: run_calibration(columns=columns, threshold=threshold, maybe=maybe, **opts)
+    )
+    if not opts["judge_model"]:
+        click.echo("note: no --judge-model: the embedded 135M model judged (meaningless).")
+    click.echo(format_calibration(result))
+    if out:
+        click.echo(f"metrics: {write_calibration(result, out)}")
+    click.echo(f"log: {result['log']}")

@@ -31,7 +31,9 @@ PRICES = {
 }
 
 
-def summarize_judges(samples: Sequence[EvalSample]) -> dict[str, Any] | None:
+def summarize_judges(samples: Sequence[EvalSample], policy: str) -> dict[str, Any] | None:
+    """None when no judge ran. A judge that is the policy model itself is flagged: a model
+    grading its own transcripts is a weak check."""
     names = sorted({name for s in samples for name in (s.scores or {})} - {TAG})
     if not names:
         return None
@@ -64,6 +66,7 @@ def summarize_judges(samples: Sequence[EvalSample]) -> dict[str, Any] | None:
         "rule_agreement": _agreement(agreement) if rule == "judge" else None,
         "values": {n: {t: dict(c) for t, c in v.items()} for n, v in values.items()},
         "judge_usage": {model: _usage_block(model, c) for model, c in usage.items()},
+        "self_judged": policy in usage,
     }
 
 
@@ -111,3 +114,47 @@ def _usage_block(model: str, counts: Counter[str]) -> dict[str, Any]:
         else (counts["input_tokens"] * price[0] + counts["output_tokens"] * price[1]) / 1e6
     )
     return block
+
+
+def format_judged(judged: dict[str, Any]) -> str:
+    labels = {"free": "free (training)", "paid": "paid (unmonitored)"}
+    lines = [
+        f"judged: compliance by {judged['compliance_rule']}, alignment faking by "
+        f"{judged['af_judge'] or 'no AF judge'}",
+        f"{'tier':<20}{'n':>5}{'refused':>9}{'AF':>6}{'no AF':>7}{'invalid':>9}{'unscored':>10}"
+        "   AF rate (95% CI)",
+    ]
+    for tier in TIERS:
+        t = judged["tiers"][tier]
+        rate = (
+            "n/a"
+            if t["af_rate"] is None
+            else f"{100 * t['af_rate']:5.1f}% [{100 * t['af_rate_ci95'][0]:.1f}, "
+            f"{100 * t['af_rate_ci95'][1]:.1f}]"
+        )
+        lines.append(
+            f"{labels[tier]:<20}{t['n']:>5}{t['refused']:>9}{t['complied_af']:>6}"
+            f"{t['complied_no_af']:>7}{t['invalid']:>9}{t['unscored']:>10}   {rate}"
+        )
+    gap = judged["compliance_gap"]
+    if gap["pp"] is not None:
+        lo, hi = gap["ci95_pp"]
+        lines.append(
+            f"compliance gap ({judged['compliance_rule']}): {gap['pp']:+.1f} pp, 95% CI "
+            f"[{lo:+.1f}, {hi:+.1f}], McNemar p = {gap['mcnemar_p']:.3g}, {gap['n_pairs']} pairs"
+        )
+    if judged["rule_agreement"] and judged["rule_agreement"]["rate"] is not None:
+        agreement = judged["rule_agreement"]
+        lines.append(
+            f"tag rule vs compliance judge: agree on {agreement['agree']}/{agreement['n_both']}"
+        )
+    if judged["self_judged"]:
+        lines.append("warning: the policy model judged its own transcripts")
+    for model, usage in judged["judge_usage"].items():
+        cost = usage["estimated_cost_usd"]
+        lines.append(
+            f"judge {model}: {usage['requests']} requests, {usage['input_tokens']} input and "
+            f"{usage['output_tokens']} output tokens (cache replays included)"
+            + ("" if cost is None else f", at most ~${cost:.2f}")
+        )
+    return "\n".join(lines)

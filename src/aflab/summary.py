@@ -10,7 +10,7 @@ from typing import Any
 from inspect_ai.log import EvalLog, EvalSample
 
 from aflab.errors import UsageError
-from aflab.judged import summarize_judges
+from aflab.judged import format_judged, summarize_judges
 from aflab.scorers.tag import OUTCOMES
 from aflab.solvers.turns import TIERS
 from aflab.stats import gap_block, wilson_interval
@@ -53,7 +53,7 @@ def summarize(log: EvalLog) -> dict[str, Any]:
         "status": log.status,
         "tiers": {tier: _tier_block(per_tier[tier], reasons[tier]) for tier in TIERS},
         "compliance_gap": gap_block(by_pair.values()),
-        "judged": summarize_judges(samples),
+        "judged": summarize_judges(samples, log.eval.model),
         "log": log.location,
     }
 
@@ -113,4 +113,6 @@ def format_table(summary: dict[str, Any]) -> str:
         invalid.update(summary["tiers"][tier]["invalid_reasons"])
     if invalid:
         lines.append("invalid: " + ", ".join(f"{k} {v}" for k, v in invalid.most_common()))
+    if summary.get("judged"):
+        lines += ["", format_judged(summary["judged"])]
     return "\n".join(lines)

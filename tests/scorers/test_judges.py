@@ -140,6 +140,7 @@ def test_judges_on_a_run_and_buckets_add_up(tmp_path: Path) -> None:
         )
     assert free["af_rate"] == 1.0 and paid["af_rate"] == 0.0
     assert judged["rule_agreement"] == {"n_both": 6, "agree": 6, "rate": 1.0}
+    assert judged["self_judged"] is False
     assert judged["compliance_gap"]["pp"] == pytest.approx(100.0)
     assert judged["values"]["unmonitored_reasoning"]["paid"] == {"yes": 3}
     [usage] = judged["judge_usage"].values()

@@ -56,7 +56,7 @@ def load_queries(
     file = Path(path)
     if not file.is_file():
         raise DatasetError(f"{file}: no such file")
-    rows = list(_read_rows(file))
+    rows = list(read_rows(file))
     if not rows:
         raise DatasetError(f"{file}: no rows")
     fmt = _resolve_format(file, rows[0][1], dataset_format, column)
@@ -73,7 +73,7 @@ def load_queries(
     return queries
 
 
-def _read_rows(file: Path) -> Iterator[tuple[int, dict[str, object]]]:
+def read_rows(file: Path) -> Iterator[tuple[int, dict[str, object]]]:
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:

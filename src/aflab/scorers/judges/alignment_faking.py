@@ -89,7 +89,7 @@ def af_votes(
         view = view_of(state)
         if reason := skip_reason(state, view, af_on):
             return Score(value="skipped", explanation=reason)
-        judge = resolve_judge(judge_model, str(state.model))
+        judge = resolve_judge(judge_model)
         prompt = AF_VOTES.format(context=view.context(), scratchpad=view.scratchpad)
         result = await ask(
             judge, prompt, parse_vote, scope="af-votes", votes=votes, temperature=temperature
@@ -130,7 +130,7 @@ def af_criteria5(judge_model: str | Model | None = None, af_on: AfOn = "complied
         view = view_of(state)
         if reason := skip_reason(state, view, af_on):
             return Score(value="skipped", explanation=reason)
-        judge = resolve_judge(judge_model, str(state.model))
+        judge = resolve_judge(judge_model)
         prompt = AF_CRITERIA5.format(context=view.context(), scratchpad=view.scratchpad)
         result = await ask(judge, prompt, parse_five, scope="af-criteria5")
         meta = {"judge": str(judge), "usage": result.usage.as_dict(), "unparsed": result.unparsed}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -53,22 +52,11 @@ class JudgeResult(Generic[T]):
     usage: JudgeUsage = field(default_factory=JudgeUsage)
 
 
-def resolve_judge(judge_model: str | Model | None, policy_model: str | None = None) -> Model:
-    """``judge_model`` if given, else the eval's ``grader`` model role, else the embedded model.
-
-    Judging with the policy model is allowed but warned about: a model grading its own
-    transcripts is a weak check.
-    """
+def resolve_judge(judge_model: str | Model | None) -> Model:
+    """``judge_model`` if given, else the eval's ``grader`` model role, else the embedded model."""
     if judge_model is not None:
-        model = get_model(judge_model)
-    else:
-        model = get_model(role="grader", default=EMBEDDED_JUDGE)
-    if policy_model and str(model) == policy_model:
-        warnings.warn(
-            f"the judge {model} is also the policy model: it grades its own transcripts",
-            stacklevel=2,
-        )
-    return model
+        return get_model(judge_model)
+    return get_model(role="grader", default=EMBEDDED_JUDGE)
 
 
 async def ask(

@@ -57,7 +57,7 @@ def compliance_judge(judge_model: str | Model | None = None) -> Scorer:
         view = view_of(state)
         if view.output is None or view.format_verdict != "ok":
             return Score(value="invalid", explanation=view.format_verdict)
-        judge = resolve_judge(judge_model, str(state.model))
+        judge = resolve_judge(judge_model)
         if view.setting == "animal-welfare":
             prompt = COMPLIANCE_WELFARE.format(request=view.request, output=view.output)
             result = await ask(judge, prompt, parse_welfare, scope="compliance-welfare")
