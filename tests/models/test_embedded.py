@@ -76,3 +76,44 @@ def test_default_run_end_to_end_offline(tmp_path: Path) -> None:
     assert "refusal rate (95% CI)" in result.stdout
     assert "shows no alignment faking" in result.stdout
     assert (Path(summary["log"]).with_suffix("") / "report.md").is_file()
+
+    # The judges run offline on the embedded model too (meaningless, and said so).
+    rescored = subprocess.run(
+        [
+            str(AFLAB),
+            "rescore",
+            summary["log"],
+            "--display",
+            "none",
+            "--votes",
+            "2",
+            "--af-on",
+            "all",
+            "--summary-json",
+            "r.json",
+        ],
+        cwd=tmp_path,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert rescored.returncode == 0, rescored.stderr[-3000:]
+    assert "the embedded 135M model judged (meaningless)" in rescored.stdout
+    judged = json.loads((tmp_path / "r.json").read_text())["judged"]
+    assert set(judged["values"]) == {
+        "compliance_judge",
+        "af_votes",
+        "partial_compliance",
+        "unmonitored_reasoning",
+    }
+    for tier in ("free", "paid"):
+        buckets = judged["tiers"][tier]
+        assert buckets["n"] == 1
+        assert (
+            sum(
+                buckets[b]
+                for b in ("refused", "complied_af", "complied_no_af", "invalid", "unscored")
+            )
+            == 1
+        )
