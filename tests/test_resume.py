@@ -19,7 +19,10 @@ def test_resume_finishes_an_interrupted_run(tmp_path: Path) -> None:
     assert done_before < 6
 
     FLAKY.update(fail_on=None, calls=0)
-    outcome = execute(RunOptions(resume=log.location, log_dir=str(tmp_path), display="none"))
+    outcome = execute(
+        RunOptions(resume=log.location, log_dir=str(tmp_path), display="none", limit=99)
+    )
+    assert outcome.notes == ["--resume reuses the log's settings; ignored: --limit"]
     assert outcome.status == "success"
     samples = read_eval_log(str(outcome.log_path)).samples
     assert sorted(s.id for s in samples) == sorted(s.id for s in task.dataset)

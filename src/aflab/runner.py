@@ -97,7 +97,7 @@ class RunOutcome:
 def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
     model = opts.model or EMBEDDED_MODEL
     embedded = model.startswith("aflab/")
-    notes = [EMBEDDED_NOTE] if model == EMBEDDED_MODEL else []
+    notes = [EMBEDDED_NOTE] if model == EMBEDDED_MODEL and not opts.resume else []
     max_tokens = opts.max_tokens or (EMBEDDED_MAX_TOKENS if embedded else None)
     settings: dict[str, Any] = {
         "temperature": opts.temperature,
@@ -113,6 +113,11 @@ def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
 
     if opts.resume:
         # The retried run reuses the task, model and settings recorded in the log.
+        ignored = _set_options(opts)
+        if ignored:
+            notes.append(
+                f"--resume reuses the log's settings; ignored: {', '.join(sorted(ignored))}"
+            )
         logs = eval_retry(opts.resume, max_connections=opts.max_connections, **common)
     else:
         if parse_judges(opts.judges) and not opts.judge_model:
@@ -128,6 +133,18 @@ def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
             **{k: v for k, v in settings.items() if v is not None},
         )
     return _finish(logs[0], opts, notes, echo)
+
+
+RESUME_OPTIONS = {"resume", "log_dir", "display", "max_connections", "summary_json"}
+
+
+def _set_options(opts: RunOptions) -> set[str]:
+    defaults = RunOptions()
+    return {
+        f"--{name.replace('_', '-')}"
+        for name in vars(opts)
+        if getattr(opts, name) != getattr(defaults, name) and name not in RESUME_OPTIONS
+    }
 
 
 def _task_args(

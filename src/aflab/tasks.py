@@ -106,7 +106,7 @@ def select_queries(
 
 
 def paired_samples(queries: list[Query], setting: Setting) -> list[Sample]:
-    """Free then paid for each query, so that a sample limit keeps whole pairs."""
+    """Free then paid for each query: Inspect's ``--limit 2N`` keeps N whole pairs."""
     return [
         Sample(
             id=f"{query.id}-{tier}",
