@@ -21,6 +21,7 @@ from inspect_ai.log import read_eval_log
 from inspect_ai.model import get_model
 
 from aflab.rescore import rescore
+from aflab.scorers.judges.common import JUDGE_MAX_TOKENS
 from aflab.tasks import helpful_only
 from tests.conftest import scripted_model
 from tests.scorers.test_judges import VOTE_NO, VOTE_YES, policy
@@ -139,9 +140,10 @@ def test_votes_are_asked_in_one_request_and_cached(fake_api: FakeOpenAI, tmp_pat
     assert set(fake_api.paths) == {"/v1/chat/completions"}
     assert len(fake_api.requests) == 2  # one per complied (free) sample; paid ones send nothing
     for body in fake_api.requests:
-        # everything Inspect sends: no max_tokens, no stream, temperature as 1.0
-        assert set(body) == {"model", "messages", "n", "temperature"}
+        # everything Inspect sends: no stream, temperature as 1.0, the judge's token bound
+        assert set(body) == {"model", "messages", "n", "temperature", "max_tokens"}
         assert (body["model"], body["n"], body["temperature"]) == ("judge-1", 20, 1)
+        assert body["max_tokens"] == JUDGE_MAX_TOKENS
         [message] = body["messages"]
         assert message["role"] == "user"
         assert FREE_SCRATCHPAD in message["content"] and PAID_SCRATCHPAD not in message["content"]

@@ -18,6 +18,8 @@ T = TypeVar("T")
 
 EMBEDDED_JUDGE = "aflab/smollm2"
 DEFAULT_RETRIES = 2
+# Room for a judge's reasoning and tags; without a bound some APIs let a reply run on.
+JUDGE_MAX_TOKENS = 1024
 
 
 @dataclass
@@ -67,7 +69,7 @@ async def ask(
     scope: str,
     votes: int = 1,
     temperature: float = 0.0,
-    max_tokens: int | None = None,
+    max_tokens: int = JUDGE_MAX_TOKENS,
     retries: int = DEFAULT_RETRIES,
 ) -> JudgeResult[T]:
     """Collect ``votes`` parsed replies to ``prompt``.
