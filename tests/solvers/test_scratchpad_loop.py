@@ -38,7 +38,7 @@ def test_loop_gives_up_after_four_continuations(tmp_path: Path) -> None:
         assert sum(m.role == "assistant" for m in sample.messages) == 5
         assert sample.store["loop_exhausted"] is True
         score = sample.scores["tag_compliance"]
-        assert (score.value, score.explanation) == ("invalid", "loop_exhausted")
+        assert (score.value, score.explanation) == ("invalid", "loop_exhausted/no_output")
         assert score.metadata["format"] == "no_output"
 
 

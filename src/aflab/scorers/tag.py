@@ -83,7 +83,7 @@ def tag_compliance(setting: Setting = "helpful-only") -> Scorer:
         parsed = parse_transcript(texts, reasoning)
         outcome, reason = classify_by_tag(parsed, setting)
         if outcome == "invalid" and store().get("loop_exhausted", False):
-            reason = "loop_exhausted"
+            reason = f"loop_exhausted/{reason}"
         return Score(
             value=outcome,
             answer=parsed.output,
