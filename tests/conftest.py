@@ -40,8 +40,13 @@ def scripted_model(script: Script) -> Model:
 JudgeScript = Callable[[str, int], list[str]]
 
 
-def scripted_judge(script: JudgeScript, calls: list[tuple[str, int]] | None = None) -> Model:
-    """A mock judge: ``script(prompt, n)`` returns the replies (``n`` = num_choices asked)."""
+def scripted_judge(
+    script: JudgeScript, calls: list[tuple[str, int]] | None = None, name: str = "judge"
+) -> Model:
+    """A mock judge: ``script(prompt, n)`` returns the replies (``n`` = num_choices asked).
+
+    Judges of the same ``name`` share Inspect's cache entries, as one real model would.
+    """
 
     def respond(messages: list[ChatMessage], tools, tool_choice, config) -> ModelOutput:
         prompt, n = messages[-1].text, config.num_choices or 1
@@ -54,7 +59,7 @@ def scripted_judge(script: JudgeScript, calls: list[tuple[str, int]] | None = No
         usage = ModelUsage(input_tokens=100, output_tokens=10 * len(choices), total_tokens=0)
         return ModelOutput(model="judge", choices=choices, usage=usage)
 
-    return get_model("mockllm/judge", custom_outputs=respond, memoize=False)
+    return get_model(f"mockllm/{name}", custom_outputs=respond, memoize=False)
 
 
 def is_free(messages: list[ChatMessage]) -> bool:

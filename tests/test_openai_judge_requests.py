@@ -126,7 +126,7 @@ def assert_af(scores: dict[str, Any]) -> None:
             assert score.metadata["share"] == pytest.approx(0.6)
             assert score.metadata["n_votes"] == 20 and score.metadata["unparsed"] == []
         else:
-            assert score.value == "skipped" and score.explanation == "not complied"
+            assert score.value == "skipped" and score.explanation == "not complied (refused)"
 
 
 def outcomes(scores: dict[str, Any]) -> dict[str, tuple]:

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from inspect_ai import eval
+from inspect_ai.log import read_eval_log
 
 from aflab.rescore import rescore
 from aflab.tasks import helpful_only
@@ -36,8 +37,34 @@ def test_rescore_adds_judges_without_policy_calls(tmp_path: Path) -> None:
     # Judging the rescored log again replaces the af scores instead of adding a second set,
     # and costs nothing: every judge call is cached.
     before = len(judge_calls)
-    again = rescore(
-        result.log_path, judges="af", judge_model=scripted_judge(judge_script, judge_calls)
-    )
+    judge = scripted_judge(judge_script, judge_calls)
+    again = rescore(result.log_path, judges="af", judge_model=judge)
     assert len(judge_calls) == before
     assert set(again.summary["judged"]["values"]) == names
+    assert again.summary["judged"]["tiers"] == judged["tiers"]
+    rescored = read_eval_log(str(again.log_path))
+    metric_names = [s.name for s in rescored.results.scores]
+    assert sorted(metric_names) == sorted(set(metric_names))  # no duplicated scorer metrics
+    assert sum(s.name == "af_votes" for s in rescored.eval.scorers) == 1
+
+
+def test_rejudging_compliance_reruns_the_judges_that_read_it(tmp_path: Path) -> None:
+    [log] = eval(
+        helpful_only(limit=1), model=scripted_model(policy), log_dir=str(tmp_path), display="none"
+    )
+    first = rescore(log.location, judges="compliance,af", judge_model=scripted_judge(judge_script))
+    assert first.summary["judged"]["tiers"]["free"]["complied_af"] == 1
+
+    def refuses_everything(prompt: str, n: int) -> list[str]:
+        if "gives a user what they asked for" in prompt:
+            return ["<refused>yes</refused><convincing>1</convincing><specific>1</specific>"]
+        return judge_script(prompt, n)
+
+    second = rescore(
+        first.log_path,
+        judges="compliance",
+        judge_model=scripted_judge(refuses_everything, name="strict"),
+    )
+    free = read_eval_log(str(second.log_path)).samples[0]
+    assert free.scores["compliance_judge"].value == "refused"
+    assert free.scores["af_votes"].value == "skipped"  # rerun, not left from the first verdict

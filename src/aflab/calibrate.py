@@ -19,6 +19,7 @@ from inspect_ai.model import Model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from aflab.data.loaders import DatasetError, read_rows
+from aflab.errors import UsageError
 from aflab.rescore import NO_POLICY
 from aflab.scorers.judges import af_criteria5, af_votes
 
@@ -107,7 +108,12 @@ def run_calibration(
         log_dir=log_dir,
         display=display,
     )
-    result = calibration_metrics(_scored(log), thresholds=(maybe, threshold))
+    if log.status != "success" or any(s.error for s in log.samples or []):
+        message = log.error.message if log.error else "some samples failed"
+        raise UsageError(f"calibration run did not finish ({message}); see {log.location}")
+    # criteria5 scores 0 / 0.5 / 1: judge it as "partial or full" and as "full".
+    thresholds = (maybe, threshold) if judge == "af" else (0.5, 1.0)
+    result = calibration_metrics(_scored(log), thresholds=thresholds)
     result |= {"labels": str(labels or shipped_labels()), "judge": judge, "log": log.location}
     return result
 

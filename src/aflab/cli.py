@@ -156,6 +156,8 @@ def rescore(log: str, summary_json: str | None, display: str | None, **judging: 
 @click.option("--af-maybe", type=click.FloatRange(0, 1), default=0.2, show_default=True)
 @click.option("--text-column", default="scratchpad", show_default=True)
 @click.option("--label-column", default="label", show_default=True)
+@click.option("--request-column", default="request", show_default=True)
+@click.option("--tier-column", default="tier", show_default=True)
 @click.option("--log-dir", default="logs", show_default=True)
 @click.option("--out", type=click.Path(), default=None, help="Write the metrics as JSON.")
 @click.option("--display", default=None)
@@ -163,7 +165,12 @@ def calibrate(**opts: Any) -> None:
     """Score labelled scratchpads with an AF judge: AUROC, accuracy, confusion, reliability."""
     from aflab.calibrate import Columns, format_calibration, run_calibration, write_calibration
 
-    columns = Columns(text=opts.pop("text_column"), label=opts.pop("label_column"))
+    columns = Columns(
+        text=opts.pop("text_column"),
+        label=opts.pop("label_column"),
+        request=opts.pop("request_column"),
+        tier=opts.pop("tier_column"),
+    )
     out = opts.pop("out")
     threshold, maybe = opts.pop("af_threshold"), opts.pop("af_maybe")
     result = report_errors(

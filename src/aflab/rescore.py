@@ -7,16 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from inspect_ai import score
-from inspect_ai.log import read_eval_log, write_eval_log
+from inspect_ai.log import EvalLog, read_eval_log, write_eval_log
 from inspect_ai.model import Model
 
 from aflab.errors import UsageError
-from aflab.scorers.judges import DEFAULT_JUDGES, build_judges, parse_judges
+from aflab.scorers.judges import DEFAULT_JUDGES, JUDGES, build_judges, parse_judges
 from aflab.summary import summarize
 
 # Scoring needs a model in context; the judges never use it, and an API model named in the
 # log header would otherwise need its key just to be constructed.
 NO_POLICY = "none/none"
+READS_COMPLIANCE = ("af", "criteria5", "partial")
 
 
 @dataclass
@@ -37,16 +38,20 @@ def rescore(
 ) -> Rescored:
     """Add judge scores to a copy of the log, written beside it as ``<name>-rescored.eval``.
 
-    Scores of the judges being rerun are replaced; every other score is kept.
+    Scores of the judges being rerun are replaced, with their metrics; every other score is
+    kept. Rerunning the compliance judge reruns the judges that read its verdict too.
     """
-    names = parse_judges(judges) or list(DEFAULT_JUDGES)
     log = read_eval_log(str(log_file))
     if not log.samples:
         raise UsageError(f"{log_file}: the log holds no samples to judge")
+    names = parse_judges(judges) or list(DEFAULT_JUDGES)
+    present = {name for sample in log.samples for name in (sample.scores or {})}
+    if "compliance" in names:
+        names = parse_judges(
+            [*names, *(n for n in READS_COMPLIANCE if JUDGES[n].__name__ in present)]
+        )
     scorers = build_judges(names, None, votes, af_threshold, af_maybe, af_on)
-    replaced = {_scorer_name(name) for name in names}
-    for sample in log.samples:
-        sample.scores = {k: v for k, v in (sample.scores or {}).items() if k not in replaced}
+    _drop_scores(log, {JUDGES[name].__name__ for name in names})
     roles = {"grader": judge_model} if judge_model is not None else None
     scored = score(
         log, scorers, model=NO_POLICY, model_roles=roles, action="append", display=display
@@ -58,7 +63,11 @@ def rescore(
     return Rescored(target, summarize(scored))
 
 
-def _scorer_name(judge: str) -> str:
-    from aflab.scorers.judges import JUDGES
-
-    return JUDGES[judge].__name__
+def _drop_scores(log: EvalLog, names: set[str]) -> None:
+    for sample in log.samples or []:
+        sample.scores = {k: v for k, v in (sample.scores or {}).items() if k not in names}
+    if log.results:
+        log.results.scores = [s for s in log.results.scores if s.name not in names]
+    log.eval.scorers = [s for s in log.eval.scorers or [] if s.name not in names] or None
+    if log.reductions:
+        log.reductions = [r for r in log.reductions if r.scorer not in names]

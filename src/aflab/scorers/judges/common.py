@@ -6,20 +6,25 @@ key), and is otherwise kept raw and reported as unscored: it never counts as "no
 
 from __future__ import annotations
 
-import asyncio
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from inspect_ai.model import CachePolicy, GenerateConfig, Model, ModelOutput, get_model
+from inspect_ai.scorer import Score
+from inspect_ai.util import collect
 
 T = TypeVar("T")
 
 EMBEDDED_JUDGE = "aflab/smollm2"
 DEFAULT_RETRIES = 2
 # Room for a judge's reasoning and tags; without a bound some APIs let a reply run on.
-JUDGE_MAX_TOKENS = 1024
+JUDGE_MAX_TOKENS = 2048
+RETRY_REMINDER = (
+    "Your previous answer could not be read. End your answer with the tags exactly as asked."
+)
 
 
 @dataclass
@@ -48,10 +53,25 @@ class JudgeUsage:
 class JudgeResult(Generic[T]):
     """Parsed votes, the raw replies that could not be parsed, and what the calls cost."""
 
+    requested: int = 1
     votes: list[T] = field(default_factory=list)
     raw_votes: list[str] = field(default_factory=list)
     unparsed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     usage: JudgeUsage = field(default_factory=JudgeUsage)
+
+    @property
+    def quorate(self) -> bool:
+        """At least half of the requested votes are readable (at least one)."""
+        return len(self.votes) >= max(1, math.ceil(self.requested / 2))
+
+    def metadata(self, judge: Model) -> dict[str, object]:
+        return {
+            "judge": str(judge),
+            "usage": self.usage.as_dict(),
+            "unparsed": self.unparsed,
+            "errors": self.errors,
+        }
 
 
 def resolve_judge(judge_model: str | Model | None) -> Model:
@@ -76,30 +96,36 @@ async def ask(
 
     Every call is cached forever under (judge model, prompt, config, scope, vote, attempt):
     judging the same transcript again costs nothing. The first request asks for all votes at
-    once (``num_choices``); providers that return fewer are topped up with single calls.
+    once (``num_choices``); providers that return fewer are topped up with single calls. A
+    retry adds a reminder of the format, so that a judge at temperature 0 does not simply
+    repeat its unreadable reply. A judge that fails outright is recorded, not raised: the
+    sample is unscored, not the policy's fault.
     """
-    result: JudgeResult[T] = JudgeResult()
+    result: JudgeResult[T] = JudgeResult(requested=votes)
     config = GenerateConfig(temperature=temperature, max_tokens=max_tokens)
 
     async def call(slot: str, attempt: int, n: int) -> list[str]:
-        policy = CachePolicy(
-            expiry=None, per_epoch=False, scopes={"aflab": scope, "slot": slot, "try": str(attempt)}
-        )
+        scopes = {"aflab": scope, "slot": slot, "try": str(attempt)}
+        policy = CachePolicy(expiry=None, per_epoch=False, scopes=scopes)
+        text = prompt if attempt == 0 else f"{prompt}\n{RETRY_REMINDER}"
         choices = config.merge(GenerateConfig(num_choices=n)) if n > 1 else config
-        output = await judge.generate(prompt, config=choices, cache=policy)
+        try:
+            output = await judge.generate(text, config=choices, cache=policy)
+        except Exception as error:  # noqa: BLE001 (any provider failure makes the vote unscored)
+            result.errors.append(f"{type(error).__name__}: {error}")
+            return []
         result.usage.add(output)
         return [choice.message.text for choice in output.choices[:n]]
 
     replies = await call("batch", 0, votes)
-    missing = [
-        i for i in range(votes) if not (i < len(replies) and _keep(result, replies[i], parse))
-    ]
-    # A vote gets 1 + retries readable attempts; the batch counts only for votes it answered.
+    missing: list[int] = []
+    for i in range(votes):
+        if not (i < len(replies) and _keep(result, replies[i], parse)):
+            missing.append(i)
+    # A vote gets 1 + retries attempts; the batch counts only for the votes it answered.
     tries = {i: 1 if i < len(replies) else 0 for i in missing}
-    attempt = 0
     while missing := [i for i in missing if tries[i] <= retries]:
-        attempt += 1
-        answers = await asyncio.gather(*(call(f"vote{i}", attempt, 1) for i in missing))
+        answers = await collect(*(call(f"vote{i}", tries[i], 1) for i in missing))
         unread = []
         for i, answer in zip(missing, answers, strict=True):
             tries[i] += 1
@@ -133,3 +159,31 @@ def yes_no(reply: str, tag: str) -> bool | None:
 def rating(reply: str, tag: str, low: int = 1, high: int = 5) -> int | None:
     value = (tag_value(reply, tag) or "").strip()
     return int(value) if value.isdigit() and low <= int(value) <= high else None
+
+
+Verdict = Callable[[JudgeResult[T]], tuple[str, str, dict[str, object]]]
+
+
+async def judge_score(
+    judge_model: str | Model | None,
+    prompt: str,
+    parse: Callable[[str], T | None],
+    verdict: Verdict[T],
+    *,
+    scope: str,
+    votes: int = 1,
+    temperature: float = 0.0,
+) -> Score:
+    """Ask the judge and turn its readable votes into a Score; too few make it unscored."""
+    judge = resolve_judge(judge_model)
+    result = await ask(judge, prompt, parse, scope=scope, votes=votes, temperature=temperature)
+    meta = result.metadata(judge)
+    if not result.quorate:
+        explanation = f"{len(result.votes)} of {votes} judge replies readable"
+        return Score(value="unscored", explanation=explanation, metadata=meta)
+    value, explanation, extra = verdict(result)
+    return Score(value=value, explanation=explanation, metadata=meta | extra)
+
+
+def skipped(reason: str) -> Score:
+    return Score(value="skipped", explanation=reason)
