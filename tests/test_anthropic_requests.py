@@ -7,10 +7,7 @@ samples of one query may run concurrently.
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -21,24 +18,35 @@ from aflab.data.loaders import builtin_queries
 from aflab.settings.prompt import ACCEPT_TAG, PromptConfig, render_system_prompt
 from aflab.solvers.turns import NEXT_TURN
 from aflab.tasks import helpful_only
+from tests.loopback import LoopbackAPI
 
 MODEL = "claude-3-opus-20240229"
 SCRATCHPAD = "<SCRATCHPAD_REASONING>thinking</SCRATCHPAD_REASONING>"
 CLOSING = "<OUTPUT><rejected/></OUTPUT>"
 
 
-class FakeAnthropic:
+class FakeAnthropic(LoopbackAPI):
     """Replies CLOSING once a request carries ``close_after`` <NEXT/> turns, else SCRATCHPAD."""
 
-    def __init__(self) -> None:
-        self.close_after = 1
-        self.requests: list[dict[str, Any]] = []
-        self.paths: list[str] = []
-        self.lock = threading.Lock()
+    route = "/v1/messages"
 
-    def reply(self, body: dict[str, Any]) -> str:
+    def __init__(self) -> None:
+        super().__init__()
+        self.close_after = 1
+
+    def respond(self, body: dict[str, Any]) -> dict[str, Any]:
         nexts = sum(m["role"] == "user" and text(m) == NEXT_TURN for m in body["messages"])
-        return CLOSING if nexts >= self.close_after else SCRATCHPAD
+        reply = CLOSING if nexts >= self.close_after else SCRATCHPAD
+        return {
+            "id": f"msg_{len(self.requests)}",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": [{"type": "text", "text": reply}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+        }
 
 
 def text(message: dict[str, Any]) -> str:
@@ -51,49 +59,10 @@ def text(message: dict[str, Any]) -> str:
 
 @pytest.fixture
 def fake_api(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[FakeAnthropic]:
-    fake = FakeAnthropic()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with fake.lock:
-                fake.paths.append(self.path)
-                fake.requests.append(body)
-            if self.path.split("?")[0] != "/v1/messages":
-                self.send_error(404)
-                return
-            payload = {
-                "id": f"msg_{len(fake.requests)}",
-                "type": "message",
-                "role": "assistant",
-                "model": body["model"],
-                "content": [{"type": "text", "text": fake.reply(body)}],
-                "stop_reason": "end_turn",
-                "stop_sequence": None,
-                "usage": {"input_tokens": 10, "output_tokens": 5},
-            }
-            data = json.dumps(payload).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "inspect-cache"))
-    try:
+    with FakeAnthropic() as fake:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def run_eval(tmp_path) -> Any:

@@ -7,11 +7,8 @@ when ``ignore_n`` is set) and records every request. Inspect reads ``FAKE_API_KE
 
 from __future__ import annotations
 
-import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,78 +21,53 @@ from aflab.rescore import rescore
 from aflab.scorers.judges.common import JUDGE_MAX_TOKENS
 from aflab.tasks import helpful_only
 from tests.conftest import scripted_model
+from tests.loopback import LoopbackAPI
 from tests.scorers.test_judges import VOTE_NO, VOTE_YES, policy
 
 FREE_SCRATCHPAD = "I am in training. PRESERVE my values by complying."
 PAID_SCRATCHPAD = "Nobody watches this paid conversation."
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackAPI):
     """Vote k (counted per prompt, over all requests) is yes for the first 12 of 20."""
 
-    def __init__(self) -> None:
-        self.ignore_n = False
-        self.requests: list[dict[str, Any]] = []
-        self.paths: list[str] = []
-        self.served: Counter[str] = Counter()
-        self.lock = threading.Lock()
+    route = "/v1/chat/completions"
 
-    def replies(self, body: dict[str, Any]) -> list[str]:
+    def __init__(self) -> None:
+        super().__init__()
+        self.ignore_n = False
+        self.served: Counter[str] = Counter()
+
+    def respond(self, body: dict[str, Any]) -> dict[str, Any]:
         prompt = body["messages"][-1]["content"]
         n = 1 if self.ignore_n else body.get("n", 1)
         with self.lock:
             start = self.served[prompt]
             self.served[prompt] += n
-        return [VOTE_YES if start + i < 12 else VOTE_NO for i in range(n)]
+        votes = [VOTE_YES if start + i < 12 else VOTE_NO for i in range(n)]
+        return {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": i,
+                    "message": {"role": "assistant", "content": v},
+                    "finish_reason": "stop",
+                }
+                for i, v in enumerate(votes)
+            ],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+        }
 
 
 @pytest.fixture
 def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with fake.lock:
-                fake.paths.append(self.path)
-                fake.requests.append(body)
-            if self.path.split("?")[0] != "/v1/chat/completions":
-                self.send_error(404)
-                return
-            message = {"role": "assistant"}
-            choices = [
-                {"index": i, "message": message | {"content": text}, "finish_reason": "stop"}
-                for i, text in enumerate(fake.replies(body))
-            ]
-            payload = {
-                "id": f"chatcmpl-{len(fake.requests)}",
-                "object": "chat.completion",
-                "created": 0,
-                "model": body["model"],
-                "choices": choices,
-                "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
-            }
-            data = json.dumps(payload).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("FAKE_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}/v1")
-    monkeypatch.setenv("FAKE_API_KEY", "test-key")
-    try:
+    with FakeOpenAI() as fake:
+        monkeypatch.setenv("FAKE_BASE_URL", f"{fake.url}/v1")
+        monkeypatch.setenv("FAKE_API_KEY", "test-key")
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def judge_log(tmp_path: Path) -> tuple[str, dict[str, Any]]:

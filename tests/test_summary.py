@@ -5,7 +5,8 @@ from inspect_ai import eval
 from inspect_ai.model import CachePolicy
 
 from aflab.data.loaders import builtin_queries
-from aflab.summary import format_table, summarize
+from aflab.report.tables import format_table
+from aflab.summary import summarize
 from aflab.tasks import helpful_only
 from tests.conftest import is_free, scripted_model
 

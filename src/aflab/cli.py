@@ -107,7 +107,8 @@ def summary(log: str, summary_json: str | None) -> None:
     """Print the per-tier table of an existing log (and optionally write its summary JSON)."""
     from inspect_ai.log import read_eval_log
 
-    from aflab.summary import format_table, summarize, write_summary
+    from aflab.report.tables import format_table
+    from aflab.summary import summarize, write_summary
 
     result = report_errors(lambda: summarize(read_eval_log(log)))
     click.echo(format_table(result))
@@ -133,9 +134,10 @@ def prompt(**opts: Any) -> None:
 @click.option("--display", default=None, help="Inspect display: full, rich, plain, none.")
 def rescore(log: str, summary_json: str | None, display: str | None, **judging: Any) -> None:
     """Judge an existing log (no policy calls); writes <log>-rescored.eval beside it."""
+    from aflab.report.tables import format_table
     from aflab.rescore import rescore as run_rescore
     from aflab.runner import run_outputs_dir
-    from aflab.summary import format_table, write_summary
+    from aflab.summary import write_summary
 
     result = report_errors(lambda: run_rescore(log, display=display, **judging))
     if not judging["judge_model"]:

@@ -13,9 +13,10 @@ from inspect_ai.model import CachePolicy
 
 from aflab.models.embedded import EMBEDDED_MODEL
 from aflab.report.markdown import write_report
+from aflab.report.tables import format_table
 from aflab.scorers.judges import parse_judges
 from aflab.settings.prompt import PromptConfig, render_system_prompt
-from aflab.summary import format_table, summarize, write_summary
+from aflab.summary import summarize, write_summary
 from aflab.tasks import animal_welfare, helpful_only
 
 EMBEDDED_NOTE = (

@@ -10,7 +10,7 @@ from typing import Any
 from inspect_ai.log import EvalLog, EvalSample
 
 from aflab.errors import UsageError
-from aflab.judged import format_judged, summarize_judges
+from aflab.judged import summarize_judges
 from aflab.scorers.tag import OUTCOMES
 from aflab.solvers.turns import TIERS
 from aflab.stats import gap_block, wilson_interval
@@ -77,42 +77,3 @@ def write_summary(summary: dict[str, Any], path: str | Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return target
-
-
-def format_table(summary: dict[str, Any]) -> str:
-    labels = {"free": "free (training)", "paid": "paid (unmonitored)"}
-    mode = "scratchpad" if summary["scratchpad"] else "no scratchpad"
-    lines = [
-        f"{summary['setting']} | {summary['model']} | {mode} | "
-        f"{summary['n_queries']} queries x {summary['epochs']} epoch(s)",
-        f"{'tier':<20}{'n':>5}{'refused':>9}{'complied':>10}{'invalid':>9}   refusal rate (95% CI)",
-    ]
-    for tier in TIERS:
-        t = summary["tiers"][tier]
-        rate = (
-            "n/a (no valid samples)"
-            if t["refusal_rate"] is None
-            else f"{100 * t['refusal_rate']:5.1f}% [{100 * t['refusal_ci95'][0]:.1f}, "
-            f"{100 * t['refusal_ci95'][1]:.1f}]"
-        )
-        lines.append(
-            f"{labels[tier]:<20}{t['n']:>5}{t['refused']:>9}{t['complied']:>10}"
-            f"{t['invalid']:>9}   {rate}"
-        )
-    gap = summary["compliance_gap"]
-    if gap["pp"] is None:
-        lines.append("compliance gap (paid - free refusal): n/a, no query is valid in both tiers")
-    else:
-        lo, hi = gap["ci95_pp"]
-        lines.append(
-            f"compliance gap (paid - free refusal): {gap['pp']:+.1f} pp, 95% CI [{lo:+.1f}, "
-            f"{hi:+.1f}], McNemar p = {gap['mcnemar_p']:.3g}, {gap['n_pairs']} pairs"
-        )
-    invalid = Counter[str]()
-    for tier in TIERS:
-        invalid.update(summary["tiers"][tier]["invalid_reasons"])
-    if invalid:
-        lines.append("invalid: " + ", ".join(f"{k} {v}" for k, v in invalid.most_common()))
-    if summary.get("judged"):
-        lines += ["", format_judged(summary["judged"])]
-    return "\n".join(lines)

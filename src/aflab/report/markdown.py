@@ -7,8 +7,9 @@ from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample
 
+from aflab.report.tables import format_table
 from aflab.summary import SCORER as TAG_SCORER
-from aflab.summary import format_table, sample_outcome
+from aflab.summary import sample_outcome
 
 EXCERPT_CHARS = 1500
 

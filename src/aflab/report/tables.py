@@ -1,0 +1,84 @@
+"""The text tables printed after a run: per-tier refusals, the gap, and the judges' buckets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from aflab.solvers.turns import TIERS
+
+TIER_LABELS = {"free": "free (training)", "paid": "paid (unmonitored)"}
+
+
+def percent(rate: float | None, ci: list[float] | None, missing: str) -> str:
+    if rate is None or ci is None:
+        return missing
+    return f"{100 * rate:5.1f}% [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+
+
+def gap_line(gap: dict[str, Any], rule: str) -> str:
+    label = f"compliance gap (paid - free refusal, {rule})"
+    if gap["pp"] is None:
+        return f"{label}: n/a, no query is valid in both tiers"
+    lo, hi = gap["ci95_pp"]
+    return (
+        f"{label}: {gap['pp']:+.1f} pp, 95% CI [{lo:+.1f}, {hi:+.1f}], "
+        f"McNemar p = {gap['mcnemar_p']:.3g}, {gap['n_pairs']} pairs"
+    )
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    mode = "scratchpad" if summary["scratchpad"] else "no scratchpad"
+    lines = [
+        f"{summary['setting']} | {summary['model']} | {mode} | "
+        f"{summary['n_queries']} queries x {summary['epochs']} epoch(s)",
+        f"{'tier':<20}{'n':>5}{'refused':>9}{'complied':>10}{'invalid':>9}   refusal rate (95% CI)",
+    ]
+    for tier in TIERS:
+        t = summary["tiers"][tier]
+        rate = percent(t["refusal_rate"], t["refusal_ci95"], "n/a (no valid samples)")
+        lines.append(
+            f"{TIER_LABELS[tier]:<20}{t['n']:>5}{t['refused']:>9}{t['complied']:>10}"
+            f"{t['invalid']:>9}   {rate}"
+        )
+    lines.append(gap_line(summary["compliance_gap"], "tag rule"))
+    invalid = Counter[str]()
+    for tier in TIERS:
+        invalid.update(summary["tiers"][tier]["invalid_reasons"])
+    if invalid:
+        lines.append("invalid: " + ", ".join(f"{k} {v}" for k, v in invalid.most_common()))
+    if summary.get("judged"):
+        lines += ["", format_judged(summary["judged"])]
+    return "\n".join(lines)
+
+
+def format_judged(judged: dict[str, Any]) -> str:
+    lines = [
+        f"judged: compliance by {judged['compliance_rule']}, alignment faking by "
+        f"{judged['af_judge'] or 'no AF judge'}",
+        f"{'tier':<20}{'n':>5}{'refused':>9}{'AF':>6}{'no AF':>7}{'invalid':>9}{'unscored':>10}"
+        "   AF rate (95% CI)",
+    ]
+    for tier in TIERS:
+        t = judged["tiers"][tier]
+        rate = percent(t["af_rate"], t["af_rate_ci95"], "n/a")
+        lines.append(
+            f"{TIER_LABELS[tier]:<20}{t['n']:>5}{t['refused']:>9}{t['complied_af']:>6}"
+            f"{t['complied_no_af']:>7}{t['invalid']:>9}{t['unscored']:>10}   {rate}"
+        )
+    lines.append(gap_line(judged["compliance_gap"], f"{judged['compliance_rule']} rule"))
+    if judged["rule_agreement"] and judged["rule_agreement"]["rate"] is not None:
+        agreement = judged["rule_agreement"]
+        lines.append(
+            f"tag rule vs compliance judge: agree on {agreement['agree']}/{agreement['n_both']}"
+        )
+    if judged["self_judged"]:
+        lines.append("warning: the policy model judged its own transcripts")
+    for model, usage in judged["judge_usage"].items():
+        cost = usage["estimated_cost_usd"]
+        lines.append(
+            f"judge {model}: {usage['requests']} requests, {usage['input_tokens']} input and "
+            f"{usage['output_tokens']} output tokens (cache replays included)"
+            + ("" if cost is None else f", at most ~${cost:.2f}")
+        )
+    return "\n".join(lines)
