@@ -121,10 +121,11 @@ def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
             )
         logs = eval_retry(opts.resume, max_connections=opts.max_connections, **common)
     else:
-        if parse_judges(opts.judges) and (opts.judge_model or EMBEDDED_MODEL) == model:
-            echo(f"warning: the judge is the policy model {model}: it grades its own transcripts")
-        if parse_judges(opts.judges) and not opts.judge_model:
-            notes.append(EMBEDDED_JUDGE_NOTE)
+        if parse_judges(opts.judges):
+            if (opts.judge_model or EMBEDDED_MODEL) == model:
+                echo(f"warning: the judge is the policy model {model}: it grades itself")
+            if not opts.judge_model:
+                notes.append(EMBEDDED_JUDGE_NOTE)
         if opts.system_prompt and opts.setting == "animal-welfare":
             notes.append(CUSTOM_PROMPT_WELFARE_NOTE)
         task = helpful_only if opts.setting == "helpful-only" else animal_welfare
