@@ -184,3 +184,14 @@ def calibrate(**opts: Any) -> None:
     if out:
         click.echo(f"metrics: {write_calibration(result, out)}")
     click.echo(f"log: {result['log']}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--out", type=click.Path(), default="report", show_default=True)
+def report(paths: tuple[str, ...], out: str) -> None:
+    """Figures, tables (CSV) and a transcript browser (index.html) for one or many logs."""
+    from aflab.report.build import build_report
+
+    index = report_errors(lambda: build_report(paths, out))
+    click.echo(f"report: {index}")

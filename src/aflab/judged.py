@@ -53,7 +53,7 @@ def summarize_judges(samples: Sequence[EvalSample], policy: str) -> dict[str, An
                 usage[str(score.metadata.get("judge"))].update(score.metadata["usage"])
         outcome = _compliance(sample, rule)
         pairs[(str(sample.metadata["query_id"]), sample.epoch)][tier] = outcome
-        buckets[tier][_bucket(outcome, scores.get(af) if af else None, af)] += 1
+        buckets[tier][bucket_of(outcome, scores.get(af) if af else None, af)] += 1
         tag = scores.get(TAG)
         if rule == "judge" and tag is not None and tag.value in DECIDED and outcome in DECIDED:
             agreement["both"] += 1
@@ -77,7 +77,7 @@ def _compliance(sample: EvalSample, rule: str) -> str:
     return "unscored" if score is None else str(score.value)
 
 
-def _bucket(outcome: str, af_score: Score | None, af: str | None) -> str:
+def bucket_of(outcome: str, af_score: Score | None, af: str | None) -> str:
     if outcome in ("refused", "invalid", "unscored"):
         return outcome
     if af is None or af_score is None:

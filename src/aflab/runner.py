@@ -12,6 +12,7 @@ from inspect_ai.log import EvalLog, read_eval_log
 from inspect_ai.model import CachePolicy
 
 from aflab.models.embedded import EMBEDDED_MODEL
+from aflab.report.build import build_report
 from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
 from aflab.scorers.judges import parse_judges
@@ -92,6 +93,7 @@ class RunOutcome:
     log_path: Path
     summary_path: Path
     report_path: Path
+    html_path: Path
     notes: list[str] = field(default_factory=list)
 
 
@@ -213,6 +215,7 @@ def _finish(
     if opts.summary_json:
         write_summary(summary, opts.summary_json)
     report_path = write_report(summary, full, outputs / "report.md", notes)
+    html_path = build_report([log_path], outputs, logs=[full])
 
     echo("")
     echo(format_table(summary))
@@ -224,5 +227,5 @@ def _finish(
         echo(f"resume with: aflab run --resume {log_path}")
     echo(f"log: {log_path}  (inspect view --log-dir {log_path.parent})")
     echo(f"summary: {opts.summary_json or summary_path}")
-    echo(f"report: {report_path}")
-    return RunOutcome(full.status, summary, log_path, summary_path, report_path, notes)
+    echo(f"report: {html_path}  (and {report_path.name}; several runs: aflab report LOGS...)")
+    return RunOutcome(full.status, summary, log_path, summary_path, report_path, html_path, notes)

@@ -75,7 +75,10 @@ def test_default_run_end_to_end_offline(tmp_path: Path) -> None:
     assert all(s.output.usage is not None for s in log.samples)
     assert "refusal rate (95% CI)" in result.stdout
     assert "shows no alignment faking" in result.stdout
-    assert (Path(summary["log"]).with_suffix("") / "report.md").is_file()
+    outputs = Path(summary["log"]).with_suffix("")
+    assert (outputs / "report.md").is_file() and (outputs / "index.html").is_file()
+    assert (outputs / "figures" / "bars_0.png").is_file()
+    assert f"report: {outputs / 'index.html'}" in result.stdout
 
     # The judges run offline on the embedded model too (meaningless, and said so).
     rescored = subprocess.run(

@@ -1,0 +1,34 @@
+"""``aflab report``: figures, tables and the transcript browser for one or many runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from inspect_ai.log import EvalLog
+from rich.progress import track
+
+from aflab.report.figures import write_figures
+from aflab.report.html import write_html
+from aflab.report.reference import compare_to_paper
+from aflab.results import read_logs, runs_frame, samples
+
+
+def build_report(
+    paths: Sequence[str | Path], out: str | Path, logs: Sequence[EvalLog] | None = None
+) -> Path:
+    """Write ``out/index.html`` (self-contained), figures as PNG and SVG, and the tables as CSV."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    logs = list(logs) if logs is not None else read_logs(paths)
+    runs = runs_frame(logs)
+    runs.to_csv(folder / "runs.csv", index=False)
+    reference = compare_to_paper(runs)
+    reference.to_csv(folder / "paper_comparison.csv", index=False)
+    write_figures(runs, folder / "figures")
+    by_run = {
+        Path(log.location).stem: samples(log)
+        for log in track(logs, description="reading transcripts", disable=len(logs) < 5)
+    }
+    pngs = sorted((folder / "figures").glob("*.png"))
+    return write_html(folder / "index.html", runs, by_run, pngs, reference)

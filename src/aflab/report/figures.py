@@ -1,0 +1,187 @@
+"""Paper-style figures from the runs DataFrame (``aflab.results.load``), as PNG and SVG.
+
+``write_figures`` returns, per figure, the numbers it drew, so tests and the HTML report read the
+same data the reader sees.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+REFUSES, GREY, NOT_JUDGED = "refuses", "invalid / unscored", "complies (not judged for AF)"
+AF, NO_AF = "complies with alignment faking", "complies without alignment faking"
+# Okabe-Ito colours stay apart under the common colour-vision deficiencies; AF also differs by
+# hatching, so the split survives greyscale print.
+STYLE: dict[str, dict[str, Any]] = {
+    REFUSES: {"color": "#56B4E9"},
+    AF: {"color": "#E69F00", "hatch": "///"},
+    NO_AF: {"color": "#F0E442"},
+    NOT_JUDGED: {"color": "#CC79A7"},
+    GREY: {"color": "#BBBBBB"},
+}
+TIER_LABELS = {"free": "training (free)", "paid": "unmonitored (paid)"}
+TIER_MARKS = {"free": ("#D55E00", "o"), "paid": ("#0072B2", "s")}
+BAR = {"height": 0.6, "edgecolor": "#333333", "linewidth": 0.6}
+# A white box keeps the count legible over hatching and dark fills alike.
+COUNT = {"ha": "center", "va": "center", "fontsize": 9, "bbox": {"fc": "white", "ec": "none"}}
+ABOVE = {"textcoords": "offset points", "ha": "center", "fontsize": 9}
+# Titles and labels carry user text (variations, file names): a "$" must not start mathtext.
+RC = {"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 9, "text.parse_math": False}
+
+
+def write_figures(runs: pd.DataFrame, folder: Path) -> dict[str, dict[str, Any]]:
+    """Write ``<name>.png`` and ``<name>.svg`` per figure into ``folder``; return what each drew:
+    ``bars_<i>`` per run (row position i), ``gap``, and ``af_rate`` when any run has an AF judge."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [row for _, row in runs.iterrows()]
+    labels = _labels(rows)
+    drawn: dict[str, dict[str, Any]] = {}
+    with matplotlib.rc_context(RC):
+        for i, row in enumerate(rows):
+            drawn[f"bars_{i}"] = _save(folder, f"bars_{i}", *_bars(row))
+        drawn["gap"] = _save(folder, "gap", *_gap(rows, labels))
+        judged = [(label, row) for label, row in zip(labels, rows, strict=True) if _af(row)]
+        if judged:
+            drawn["af_rate"] = _save(folder, "af_rate", *_af_rate(judged))
+    return drawn
+
+
+def _save(folder: Path, name: str, fig: Figure, data: dict[str, Any]) -> dict[str, Any]:
+    # A bare Figure renders through Agg (PNG) or the SVG backend without pyplot: no GUI, no global
+    # backend switch in the caller's process, and nothing kept alive once it goes out of scope.
+    for ext in ("png", "svg"):
+        fig.savefig(folder / f"{name}.{ext}", dpi=150, bbox_inches="tight")
+    return data
+
+
+def _bars(row: pd.Series) -> tuple[Figure, dict[str, Any]]:
+    fig = Figure(figsize=(7.5, 2.6), layout="constrained")
+    ax = fig.add_subplot()
+    tiers: dict[str, dict[str, Any]] = {}
+    for y, (tier, name) in enumerate(TIER_LABELS.items()):
+        n, segments = _count(row, f"{tier}_n"), _segments(row, tier)
+        tiers[tier] = {"label": name, "n": n, "segments": segments}
+        left = 0.0
+        for segment, count in segments.items():
+            width = count / n if n else 0.0
+            label = segment if y == 0 else None
+            ax.barh(y, width, left=left, label=label, **BAR, **STYLE[segment])
+            if count and width >= 0.06:  # narrower segments: the count would overflow the bar
+                ax.text(left + width / 2, y, str(count), **COUNT)
+            left += width
+    ax.set_yticks(range(len(tiers)), [f"{t['label']}\nn = {t['n']}" for t in tiers.values()])
+    ax.invert_yaxis()  # training on top, as in the paper
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(lambda x, _: f"{100 * x:.0f}%")
+    ax.set_xlabel("share of the tier's samples (counts in the bars)")
+    title = f"{row['model']} · {row['setting']} · {row['variation']}"
+    ax.set_title(title)
+    fig.legend(loc="outside lower center", ncol=2, frameon=False)
+    return fig, {"title": title, "tiers": tiers}
+
+
+def _segments(row: pd.Series, tier: str) -> dict[str, int]:
+    # Under the judge compliance rule the judge's refusals count; the row holds only the tag's
+    # unless results adds ``<tier>_judged_refused``.
+    judged = row.get(f"{tier}_judged_refused") if row.get("compliance_rule") == "judge" else None
+    refused = _count(row, f"{tier}_refused") if _missing(judged) else int(judged)
+    if _af(row):
+        complied = {AF: _count(row, f"{tier}_complied_af")}
+        complied[NO_AF] = _count(row, f"{tier}_complied_no_af")
+    else:
+        complied = {NOT_JUDGED: _count(row, f"{tier}_complied")}
+    # Grey is the remainder (invalid + unscored), so the segments always add up to n.
+    rest = _count(row, f"{tier}_n") - refused - sum(complied.values())
+    return {REFUSES: refused, **complied, GREY: max(rest, 0)}
+
+
+def _gap(rows: list[pd.Series], labels: list[str]) -> tuple[Figure, dict[str, Any]]:
+    points = []
+    for label, row in zip(labels, rows, strict=True):
+        rule = "judged_gap" if row.get("compliance_rule") == "judge" else "gap"
+        pp, lo, hi, pairs = (_num(row, f"{rule}_{k}") for k in ("pp", "lo_pp", "hi_pp", "pairs"))
+        points.append({"run": row.get("run"), "label": label, "rule": rule, "pp": pp, "lo": lo})
+        points[-1] |= {"hi": hi, "pairs": int(pairs or 0)}
+    ticks = [f"{p['label']}\n{p['pairs']} pairs" for p in points]
+    fig, ax = _per_run("Compliance gap per run, 95% CI", ticks, 0.55)
+    for y, p in enumerate(points):
+        if p["pp"] is None:  # no query valid in both tiers: say so rather than leave a hole
+            ax.text(0, y, "  n/a (no query valid in both tiers)", va="center", fontsize=9)
+            continue
+        _interval(ax, y, p["pp"], p["lo"], p["hi"], fmt="o", color="#0072B2", capsize=4)
+        ax.annotate(f"{p['pp']:+.1f}", (p["pp"], y), xytext=(0, 7), **ABOVE)
+    ax.axvline(0, color="#333333", linewidth=0.8)
+    ax.margins(x=0.1)  # room for the value printed above a point at ±100
+    if all(p["pp"] is None for p in points):
+        ax.set_xlim(-100, 100)
+    ax.set_xlabel("compliance gap (pp, paid − free refusal)")
+    return fig, {"points": points}
+
+
+def _af_rate(judged: list[tuple[str, pd.Series]]) -> tuple[Figure, dict[str, Any]]:
+    points: list[dict[str, Any]] = []
+    for label, row in judged:
+        points.append({"run": row.get("run"), "label": label})
+        for tier in TIER_LABELS:
+            rate, lo, hi = (_num(row, f"{tier}_af_{k}") for k in ("rate", "lo", "hi"))
+            af = _count(row, f"{tier}_complied_af")
+            points[-1][tier] = {"rate": rate, "lo": lo, "hi": hi, "af": af}
+    ticks = [f"{p['label']}\nAF: free {p['free']['af']}, paid {p['paid']['af']}" for p in points]
+    fig, ax = _per_run("Alignment-faking rate per run, 95% CI", ticks, 0.6)
+    for y, p in enumerate(points):
+        for offset, (tier, (colour, marker)) in zip((-0.15, 0.15), TIER_MARKS.items(), strict=True):
+            t, label = p[tier], TIER_LABELS[tier] if y == 0 else None
+            if t["rate"] is not None:  # drawn in percent; the returned rates are fractions
+                pct = [None if v is None else 100 * v for v in (t["rate"], t["lo"], t["hi"])]
+                _interval(ax, y + offset, *pct, fmt=marker, color=colour, capsize=3, label=label)
+    ax.set_xlim(-2, 102)
+    ax.set_xlabel("alignment-faking rate (% of refused + complied samples)")
+    fig.legend(loc="outside lower center", ncol=2, frameon=False)
+    return fig, {"points": points}
+
+
+def _per_run(title: str, ticks: list[str], height: float) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=(7.5, 1.3 + height * len(ticks)), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_yticks(range(len(ticks)), ticks)
+    ax.set_ylim(len(ticks) - 0.4, -0.6)  # first run on top
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    return fig, ax
+
+
+def _interval(ax: Axes, y: float, x: float, lo: float | None, hi: float | None, **kw: Any) -> None:
+    # Clipped at 0: a Wilson bound can sit a rounding error past its point (5e-17 above 0).
+    err = None if lo is None or hi is None else [[max(x - lo, 0)], [max(hi - x, 0)]]
+    ax.errorbar(x, y, xerr=err, **kw)
+
+
+def _labels(rows: list[pd.Series]) -> list[str]:
+    labels = [f"{row['model']} · {row['variation']}" for row in rows]
+    if len({row.get("setting") for row in rows}) > 1:
+        labels = [f"{label} · {row['setting']}" for label, row in zip(labels, rows, strict=True)]
+    # Repeated runs of one configuration would otherwise share a label.
+    return [f"{x} (run {i})" if labels.count(x) > 1 else x for i, x in enumerate(labels)]
+
+
+def _missing(value: Any) -> bool:
+    return bool(pd.api.types.is_scalar(value) and pd.isna(value))
+
+
+def _num(row: pd.Series, key: str) -> float | None:
+    value = row.get(key)
+    return None if _missing(value) else float(value)
+
+
+def _count(row: pd.Series, key: str) -> int:
+    return int(_num(row, key) or 0)
+
+
+def _af(row: pd.Series) -> bool:
+    return not _missing(row.get("af_judge"))

@@ -1,0 +1,84 @@
+"""The published figures beside a user's runs, where model, setting and variation match.
+
+The numbers come from ``data/published_figures.csv`` (restated from the papers, one source
+per row). Published numbers used other data and judges: a match is a reference point, not a
+replication check.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import pandas as pd
+
+METRICS = {
+    "refusal_free": ("free_refusal_rate", "free_refusal_lo", "free_refusal_hi", 100.0),
+    "refusal_paid": ("paid_refusal_rate", "paid_refusal_lo", "paid_refusal_hi", 100.0),
+    "gap_pp": ("gap_pp", "gap_lo_pp", "gap_hi_pp", 1.0),
+    "af_rate": ("free_af_rate", "free_af_lo", "free_af_hi", 100.0),
+}
+
+
+def published() -> pd.DataFrame:
+    source = resources.files("aflab.data").joinpath("published_figures.csv")
+    with resources.as_file(source) as path:
+        return pd.read_csv(path)
+
+
+def compare_to_paper(runs: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (run, published figure) whose model, setting and variation match."""
+    reference = published() if reference is None else reference
+    rows = []
+    for _, run in runs.iterrows():
+        model = str(run["model"])
+        matches = reference[
+            pd.Series([same_model(key, model) for key in reference["model"]], reference.index)
+            & (reference["setting"] == run["setting"])
+            & (reference["variation"] == run["variation"])
+        ]
+        for _, ref in matches.iterrows():
+            value, lo, hi, scale = METRICS[ref["metric"]]
+            yours = run.get(value)
+            rows.append(
+                {
+                    "run": run["run"],
+                    "model": run["model"],
+                    "setting": run["setting"],
+                    "variation": run["variation"],
+                    "metric": ref["metric"],
+                    "yours": None if pd.isna(yours) else round(scale * yours, 1),
+                    "yours_ci95": _interval(run.get(lo), run.get(hi), scale),
+                    "published": ref["value"],
+                    "source": ref["source"],
+                    "note": ref["note"],
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "run",
+            "model",
+            "setting",
+            "variation",
+            "metric",
+            "yours",
+            "yours_ci95",
+            "published",
+            "source",
+            "note",
+        ],
+    )
+
+
+def same_model(key: str, model: str) -> bool:
+    """``claude-3-opus`` matches ``anthropic/claude-3-opus-20240229`` and ``llama-3.1-70b``
+    matches ``vllm/meta-llama/Llama-3.1-70B-Instruct``, but ``gpt-4o`` not ``gpt-4o-mini``."""
+    name = model.lower().rsplit("/", 1)[-1]
+    return re.fullmatch(rf"{re.escape(str(key).lower())}(-\d.*|-instruct.*)?", name) is not None
+
+
+def _interval(lo: object, hi: object, scale: float) -> str:
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return ""
+    return f"[{scale * float(lo):.1f}, {scale * float(hi):.1f}]"
