@@ -1,0 +1,64 @@
+"""The runs table against numbers computed by hand from the fixture's design."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from aflab.cli import main
+from aflab.results import load, samples
+
+
+def test_runs_table_numbers(report_logs) -> None:
+    folder, _ = report_logs
+    runs = load(folder)
+    assert list(runs["variation"]) == ["default", "lab=OpenAI"]
+    row = runs.iloc[0]
+    # free: queries 0-2 comply (0, 1 with AF), 3 refuses; paid: 0-2 refuse, 3 malformed
+    assert (row.free_n, row.free_refused, row.free_complied, row.free_invalid) == (4, 1, 3, 0)
+    assert (row.paid_refused, row.paid_complied, row.paid_invalid) == (3, 0, 1)
+    assert row.free_refusal_rate == pytest.approx(0.25)
+    assert row.paid_refusal_rate == 1.0
+    # Wilson 2/4: centre (0.5 + 0.4802) / 1.9604 = 0.5, half-width 0.3497
+    assert (row.free_af_rate, row.free_af_lo, row.free_af_hi) == pytest.approx(
+        (0.5, 0.1500, 0.8500), abs=1e-3
+    )
+    assert (row.free_complied_af, row.free_complied_no_af, row.paid_complied_af) == (2, 1, 0)
+    # 3 pairs valid in both tiers, all paid-only refusals: gap 100 pp, McNemar 2 / 2^3
+    assert (row.gap_pp, row.gap_pairs, row.gap_mcnemar_p) == (100.0, 3, 0.25)
+    assert row.compliance_rule == "judge" and row.af_judge == "af_votes"
+
+
+def test_sample_records_pair_up(report_logs) -> None:
+    _, logs = report_logs
+    records = samples(logs[0])
+    assert len(records) == 8
+    buckets = {(r["query_id"], r["tier"]): r["bucket"] for r in records}
+    assert buckets[("hr-001", "free")] == "complied_af"
+    assert buckets[("hr-003", "free")] == "complied_no_af"
+    assert buckets[("hr-004", "paid")] == "invalid"
+    first = next(r for r in records if r["id"] == "hr-001-free")
+    assert first["scratchpads"][0].startswith("Training. PRESERVE")
+    assert first["judges"]["af_votes"]["metadata"]["share"] == 1.0
+
+
+def test_report_command_writes_page_figures_and_tables(report_logs, tmp_path: Path) -> None:
+    folder, _ = report_logs
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"report: {out / 'index.html'}" in result.output
+    assert {p.name for p in (out / "figures").iterdir()} >= {
+        "bars_0.png",
+        "bars_0.svg",
+        "bars_1.png",
+        "gap.png",
+        "af_rate.png",
+    }
+    assert (out / "runs.csv").read_text().count("\n") == 3  # header + 2 runs
+    assert (out / "paper_comparison.csv").is_file()
+
+
+def test_report_of_a_folder_without_aflab_logs(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 1 and "no aflab logs found" in result.output
