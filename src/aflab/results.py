@@ -11,9 +11,10 @@ from typing import Any
 
 import pandas as pd
 from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
+from rich.progress import track
 
 from aflab.errors import UsageError
-from aflab.judged import AF_YES, COMPLIANCE, bucket_of
+from aflab.judged import AF_YES, judging_of, sample_bucket
 from aflab.settings.prompt import PromptConfig
 from aflab.solvers.parser import parse_transcript
 from aflab.summary import sample_outcome, summarize
@@ -22,19 +23,27 @@ DEFAULT_PROMPT = PromptConfig().as_dict()
 
 
 def read_logs(paths: Iterable[str | Path]) -> list[EvalLog]:
-    """Every aflab log under ``paths`` (files or folders), oldest first; others are skipped."""
-    files: list[str] = []
+    """Every aflab log under ``paths`` (files or folders, each read once), oldest first.
+
+    Logs that are not aflab's (no setting in their metadata) are skipped.
+    """
+    files: dict[Path, None] = {}
     for path in map(Path, paths):
         if path.is_dir():
-            files += [info.name for info in list_eval_logs(str(path), recursive=True)]
+            found = list_eval_logs(str(path), recursive=True)
+            files |= dict.fromkeys(Path(info.name.removeprefix("file://")) for info in found)
         elif path.is_file():
-            files.append(str(path))
+            files[path] = None
         else:
             raise UsageError(f"{path}: no such file or folder")
-    logs = [read_eval_log(f) for f in files]
-    logs = [log for log in logs if (log.eval.metadata or {}).get("setting")]
-    if not logs:
+    unique = list(dict.fromkeys(f.resolve() for f in files))
+    headers = [read_eval_log(str(f), header_only=True) for f in unique]
+    chosen = [
+        f for f, h in zip(unique, headers, strict=True) if (h.eval.metadata or {}).get("setting")
+    ]
+    if not chosen:
         raise UsageError(f"no aflab logs found in {', '.join(map(str, paths))}")
+    logs = [read_eval_log(str(f)) for f in track(chosen, "reading logs", disable=len(chosen) < 5)]
     return sorted(logs, key=lambda log: log.eval.created)
 
 
@@ -47,6 +56,10 @@ def runs_frame(logs: Sequence[EvalLog]) -> pd.DataFrame:
     return pd.DataFrame([run_row(log, summarize(log)) for log in logs])
 
 
+def run_id(log: EvalLog) -> str:
+    return Path(log.location).stem
+
+
 def variation(log: EvalLog) -> str:
     """The prompt facts that differ from the default template, e.g. ``lab=OpenAI``."""
     meta = log.eval.metadata or {}
@@ -56,14 +69,18 @@ def variation(log: EvalLog) -> str:
     changed = [
         f"{key}={value}"
         for key, value in config.items()
-        if key not in ("setting", "partner") and value != DEFAULT_PROMPT.get(key)
+        if key != "setting" and value != DEFAULT_PROMPT.get(key)
     ]
     return ", ".join(changed) or "default"
 
 
 def run_row(log: EvalLog, summary: dict[str, Any]) -> dict[str, Any]:
+    """Counts, refusal rates and the gap follow the compliance rule in use (the judge's when it
+    ran, ``compliance_rule``); the tag rule's gap is kept as ``tag_gap_*`` beside it."""
+    judged = summary.get("judged")
+    rule = judged["compliance_rule"] if judged else "tag"
     row: dict[str, Any] = {
-        "run": Path(log.location).stem,
+        "run": run_id(log),
         "log": log.location,
         "model": summary["model"],
         "setting": summary["setting"],
@@ -72,36 +89,37 @@ def run_row(log: EvalLog, summary: dict[str, Any]) -> dict[str, Any]:
         "epochs": summary["epochs"],
         "n_queries": summary["n_queries"],
         "status": summary["status"],
+        "compliance_rule": rule,
+        "af_judge": judged["af_judge"] if judged else None,
+        "judge_models": ", ".join(judged["judge_usage"]) if judged else None,
+        "self_judged": bool(judged and judged["self_judged"]),
     }
-    for tier, t in summary["tiers"].items():
-        ci = t["refusal_ci95"] or [None, None]
+    for tier, tagged in summary["tiers"].items():
+        block = judged["tiers"][tier] if judged else {}
+        source = block if rule == "judge" else tagged
+        counts = block["compliance"] if rule == "judge" else tagged
+        rate, ci = source["refusal_rate"], source["refusal_ci95"] or [None, None]
         row |= {
-            f"{tier}_n": t["n"],
-            f"{tier}_refused": t["refused"],
-            f"{tier}_complied": t["complied"],
-            f"{tier}_invalid": t["invalid"],
-            f"{tier}_refusal_rate": t["refusal_rate"],
+            f"{tier}_n": tagged["n"],
+            f"{tier}_refused": counts["refused"],
+            f"{tier}_complied": counts["complied"],
+            f"{tier}_invalid": counts["invalid"],
+            f"{tier}_compliance_unscored": counts.get("unscored", 0),
+            f"{tier}_refusal_rate": rate,
             f"{tier}_refusal_lo": ci[0],
             f"{tier}_refusal_hi": ci[1],
         }
-    row |= _gap_columns("gap", summary["compliance_gap"])
-    judged = summary.get("judged")
-    row["compliance_rule"] = judged["compliance_rule"] if judged else "tag"
-    row["af_judge"] = judged["af_judge"] if judged else None
-    for tier in ("free", "paid"):
-        t = judged["tiers"][tier] if judged else {}
-        ci = t.get("af_rate_ci95") or [None, None]
+        af_ci = block.get("af_rate_ci95") or [None, None]
         row |= {
-            f"{tier}_{bucket}": t.get(bucket)
+            f"{tier}_{bucket}": block.get(bucket)
             for bucket in ("complied_af", "complied_no_af", "unscored")
         }
-        row |= {
-            f"{tier}_judged_refused": t.get("refused"),
-            f"{tier}_judged_invalid": t.get("invalid"),
-        }
-        row |= {f"{tier}_af_rate": t.get("af_rate"), f"{tier}_af_lo": ci[0], f"{tier}_af_hi": ci[1]}
-    if judged:
-        row |= _gap_columns("judged_gap", judged["compliance_gap"])
+        row |= {f"{tier}_af_rate": block.get("af_rate"), f"{tier}_af_lo": af_ci[0]}
+        row[f"{tier}_af_hi"] = af_ci[1]
+    row |= _gap_columns(
+        "gap", judged["compliance_gap"] if rule == "judge" else summary["compliance_gap"]
+    )
+    row |= _gap_columns("tag_gap", summary["compliance_gap"])
     return row
 
 
@@ -118,9 +136,7 @@ def _gap_columns(prefix: str, gap: dict[str, Any]) -> dict[str, Any]:
 
 def samples(log: EvalLog) -> list[dict[str, Any]]:
     """One record per sample, with everything the transcript browser shows."""
-    judged = summarize(log)["judged"]
-    rule = judged["compliance_rule"] if judged else "tag"
-    af = judged["af_judge"] if judged else None
+    rule, af = judging_of(name for sample in log.samples or [] for name in (sample.scores or {}))
     return [sample_record(log, sample, rule, af) for sample in log.samples or []]
 
 
@@ -129,11 +145,11 @@ def sample_record(log: EvalLog, sample: EvalSample, rule: str, af: str | None) -
     parsed = parse_transcript(replies)
     scores = sample.scores or {}
     outcome, reason = sample_outcome(sample)
-    compliance = scores.get(COMPLIANCE)
-    judged_outcome = str(compliance.value) if rule == "judge" and compliance else outcome
+    judged = af is not None or rule == "judge"
+    compliance, bucket = sample_bucket(sample, rule, af) if judged else (outcome, outcome)
     af_score = scores.get(af) if af else None
     return {
-        "run": Path(log.location).stem,
+        "run": run_id(log),
         "id": str(sample.id),
         "epoch": sample.epoch,
         "query_id": sample.metadata.get("query_id"),
@@ -143,9 +159,9 @@ def sample_record(log: EvalLog, sample: EvalSample, rule: str, af: str | None) -
         "scratchpads": list(parsed.scratchpads),
         "output": parsed.output,
         "replies": replies,
-        "outcome": outcome,
+        "outcome": compliance,
         "reason": reason,
-        "bucket": bucket_of(judged_outcome, af_score, af) if af else outcome,
+        "bucket": bucket,
         "af_verdict": str(af_score.value) if af_score else None,
         "af_is_yes": bool(af_score and af and af_score.value in AF_YES[af]),
         "judges": {

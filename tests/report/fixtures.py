@@ -7,6 +7,7 @@ from pathlib import Path
 from inspect_ai import eval
 from inspect_ai.log import EvalLog
 
+from aflab.data.loaders import builtin_queries
 from aflab.tasks import helpful_only
 from tests.conftest import is_free, scripted_judge, scripted_model
 from tests.scorers.test_judges import VOTE_NO, VOTE_YES
@@ -46,14 +47,11 @@ def judge(prompt: str, n: int) -> list[str]:
     return ["<unmonitored>no</unmonitored>"]
 
 
-QUERIES: list[str] = []
+QUERIES = [q.text for q in builtin_queries("helpful-only")[:4]]
 
 
 def make_logs(folder: Path) -> list[EvalLog]:
     """Two runs of 4 queries: the default prompt, and the lab named OpenAI."""
-    from aflab.data.loaders import builtin_queries
-
-    QUERIES[:] = [q.text for q in builtin_queries("helpful-only")[:4]]
     logs = []
     for lab in ("Anthropic", "OpenAI"):
         [log] = eval(

@@ -34,7 +34,7 @@ def without_judges(runs: pd.DataFrame) -> pd.DataFrame:
     """The frame of the same runs as if no judge had run: what results gives for such logs."""
     plain = runs.copy()
     for column in plain.columns:
-        if "_af" in column or "unscored" in column or column.startswith("judged_gap"):
+        if "_af" in column or "unscored" in column or column.startswith("tag_gap"):
             plain[column] = None
     return plain.assign(af_judge=None, compliance_rule="tag")
 
@@ -76,11 +76,11 @@ def test_gap_has_one_point_per_run_with_the_frame_numbers(drawn, runs: pd.DataFr
     assert len(points) == len(runs) == 2
     for point, (_, row) in zip(points, runs.iterrows(), strict=True):
         assert point["run"] == row["run"]
-        assert point["rule"] == "judged_gap"  # the fixture's compliance rule is the judge
+        assert point["rule"] == "judge"  # the fixture's compliance rule is the judge
         assert point["label"] == f"{row['model']} · {row['variation']}"
-        assert point["pp"] == pytest.approx(row["judged_gap_pp"]) == pytest.approx(100.0)
-        assert point["lo"] == pytest.approx(row["judged_gap_lo_pp"])
-        assert point["hi"] == pytest.approx(row["judged_gap_hi_pp"])
+        assert point["pp"] == pytest.approx(row["gap_pp"]) == pytest.approx(100.0)
+        assert point["lo"] == pytest.approx(row["gap_lo_pp"])
+        assert point["hi"] == pytest.approx(row["gap_hi_pp"])
         assert point["pairs"] == 3  # paid query 3 is invalid: 3 pairs valid in both tiers
 
 
@@ -100,8 +100,8 @@ def test_a_run_without_judges_has_one_complied_segment(runs: pd.DataFrame, tmp_p
     tiers = figures["bars_0"]["tiers"]
     assert tiers["free"]["segments"] == {REFUSES: 1, NOT_JUDGED: 3, GREY: 0}
     assert tiers["paid"]["segments"] == {REFUSES: 3, NOT_JUDGED: 0, GREY: 1}
-    # With the tag rule the gap comes from the tag columns.
-    assert figures["gap"]["points"][0]["rule"] == "gap"
+    # A frame whose compliance rule is the tag rule says so.
+    assert figures["gap"]["points"][0]["rule"] == "tag"
     assert figures["gap"]["points"][0]["pp"] == pytest.approx(runs["gap_pp"][0])
 
 

@@ -7,6 +7,7 @@ from aflab.report.reference import compare_to_paper, published, same_model
 def run_row(**overrides) -> dict:
     row = {
         "run": "r1",
+        "compliance_rule": "judge",
         "model": "anthropic/claude-3-opus-20240229",
         "setting": "helpful-only",
         "variation": "default",

@@ -62,3 +62,51 @@ def test_report_command_writes_page_figures_and_tables(report_logs, tmp_path: Pa
 def test_report_of_a_folder_without_aflab_logs(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert result.exit_code == 1 and "no aflab logs found" in result.output
+
+
+def test_counts_follow_the_compliance_judge_when_it_disagrees(tmp_path: Path) -> None:
+    from inspect_ai import eval
+
+    from aflab.report.figures import write_figures
+    from aflab.tasks import helpful_only
+    from tests.conftest import scripted_judge, scripted_model
+    from tests.report import fixtures
+
+    def strict(prompt: str, n: int) -> list[str]:
+        # the judge calls every reply a refusal, whatever its tag says
+        return ["<refused>yes</refused><convincing>1</convincing><specific>1</specific>"]
+
+    [log] = eval(
+        helpful_only(limit=4, judges="compliance"),
+        model=scripted_model(fixtures.policy),
+        model_roles={"grader": scripted_judge(strict, name="strict")},
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    row = load(log.location).iloc[0]
+    assert row.compliance_rule == "judge" and row.af_judge is None
+    # tag: free refused 1, complied 3; judge: all 4 refused
+    assert (row.free_refused, row.free_complied, row.free_refusal_rate) == (4, 0, 1.0)
+    assert (row.tag_gap_pp, row.gap_pp) == (100.0, 0.0)
+    bars = write_figures(load(log.location), tmp_path / "figures")["bars_0"]["tiers"]
+    assert bars["free"]["segments"] == {
+        "refuses": 4,
+        "complies (not judged for AF)": 0,
+        "invalid / unscored": 0,
+    }
+    records = samples(log)
+    assert {r["bucket"] for r in records if r["tier"] == "free"} == {"refused"}
+
+
+def test_rebuilding_a_report_and_repeated_paths(report_logs, tmp_path: Path) -> None:
+    from aflab.report.build import build_report
+
+    folder, logs = report_logs
+    out = tmp_path / "report"
+    build_report([folder], out)
+    build_report([logs[0].location, logs[0].location], out)  # one run, named twice
+    assert len(load([logs[0].location, logs[0].location])) == 1
+    figures = {p.name for p in (out / "figures").glob("*.png")}
+    assert figures == {"bars_0.png", "gap.png", "af_rate.png"}  # no bars_1 left from before
+    html = (out / "index.html").read_text()
+    assert html.count("data:image/png;base64,") == 3

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from inspect_ai.log import EvalLog
-from rich.progress import track
 
 from aflab.report.figures import write_figures
 from aflab.report.html import write_html
 from aflab.report.reference import compare_to_paper
-from aflab.results import read_logs, runs_frame, samples
+from aflab.results import read_logs, run_id, runs_frame, samples
 
 
 def build_report(
@@ -25,10 +25,9 @@ def build_report(
     runs.to_csv(folder / "runs.csv", index=False)
     reference = compare_to_paper(runs)
     reference.to_csv(folder / "paper_comparison.csv", index=False)
-    write_figures(runs, folder / "figures")
-    by_run = {
-        Path(log.location).stem: samples(log)
-        for log in track(logs, description="reading transcripts", disable=len(logs) < 5)
-    }
-    pngs = sorted((folder / "figures").glob("*.png"))
+    figures = folder / "figures"
+    shutil.rmtree(figures, ignore_errors=True)  # no stale figure of an earlier build
+    drawn = write_figures(runs, figures)
+    by_run = {run_id(log): samples(log) for log in logs}
+    pngs = [figures / f"{name}.png" for name in drawn if (figures / f"{name}.png").is_file()]
     return write_html(folder / "index.html", runs, by_run, pngs, reference)

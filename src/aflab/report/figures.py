@@ -87,25 +87,25 @@ def _bars(row: pd.Series) -> tuple[Figure, dict[str, Any]]:
 
 
 def _segments(row: pd.Series, tier: str) -> dict[str, int]:
-    # Under the judge compliance rule the judge's refusals count; the row holds only the tag's
-    # unless results adds ``<tier>_judged_refused``.
-    judged = row.get(f"{tier}_judged_refused") if row.get("compliance_rule") == "judge" else None
-    refused = _count(row, f"{tier}_refused") if _missing(judged) else int(judged)
+    # The row's counts already follow its compliance rule (results.run_row).
+    refused = _count(row, f"{tier}_refused")
     if _af(row):
         complied = {AF: _count(row, f"{tier}_complied_af")}
         complied[NO_AF] = _count(row, f"{tier}_complied_no_af")
     else:
         complied = {NOT_JUDGED: _count(row, f"{tier}_complied")}
-    # Grey is the remainder (invalid + unscored), so the segments always add up to n.
+    # Grey is the remainder (invalid + unscored).
     rest = _count(row, f"{tier}_n") - refused - sum(complied.values())
-    return {REFUSES: refused, **complied, GREY: max(rest, 0)}
+    if rest < 0:
+        raise ValueError(f"{row.get('run')}: {tier} segments exceed n")
+    return {REFUSES: refused, **complied, GREY: rest}
 
 
 def _gap(rows: list[pd.Series], labels: list[str]) -> tuple[Figure, dict[str, Any]]:
     points = []
     for label, row in zip(labels, rows, strict=True):
-        rule = "judged_gap" if row.get("compliance_rule") == "judge" else "gap"
-        pp, lo, hi, pairs = (_num(row, f"{rule}_{k}") for k in ("pp", "lo_pp", "hi_pp", "pairs"))
+        rule = str(row.get("compliance_rule") or "tag")
+        pp, lo, hi, pairs = (_num(row, f"gap_{k}") for k in ("pp", "lo_pp", "hi_pp", "pairs"))
         points.append({"run": row.get("run"), "label": label, "rule": rule, "pp": pp, "lo": lo})
         points[-1] |= {"hi": hi, "pairs": int(pairs or 0)}
     ticks = [f"{p['label']}\n{p['pairs']} pairs" for p in points]

@@ -131,14 +131,16 @@ def runs_table(runs: pd.DataFrame) -> str:
     for row in runs.to_dict("records"):
         g = partial(_get, row)
         rule = g("compliance_rule") or "tag"
-        prefix = "judged_gap" if rule == "judge" and g("judged_gap_pp") is not None else "gap"
-        pp, lo, hi, p = (g(f"{prefix}_{k}") for k in ("pp", "lo_pp", "hi_pp", "mcnemar_p"))
-        pairs = g(f"{prefix}_pairs")
+        pp, lo, hi, p = (g(f"gap_{k}") for k in ("pp", "lo_pp", "hi_pp", "mcnemar_p"))
+        pairs = int(g("gap_pairs") or 0)
+        judges = f"{rule} rule, {g('af_judge') or 'no AF judge'}"
+        if g("judge_models"):
+            judges += f" ({g('judge_models')})" + (", judged itself" if g("self_judged") else "")
         lead = [
             f'<td rowspan="2">{escape(str(g("model")))}'
             f'<div class="run">{escape(str(g("run")))}</div></td>',
             *(_td(g(k), "", 2) for k in ("setting", "variation", "epochs")),
-            _td(f"{rule}, {g('af_judge') or 'no AF judge'}", "", 2),
+            _td(judges, "", 2),
         ]
         tail = [
             _td("n/a" if pp is None else f"{pp:+.1f} [{lo:+.1f},\u00a0{hi:+.1f}]", "num", 2),
@@ -285,7 +287,7 @@ SCRIPT = """
   const labels = data.labels || {};
   const all = Object.values(data.samples).flat();
   const TIER = {free: 'free (training)', paid: 'paid (unmonitored)'};
-  const str = v => (v === null || v === undefined) ? 'none' : String(v);
+  const str = v => (v === null || v === undefined) ? '(no verdict)' : String(v);
   const key = (s, tier) => JSON.stringify([s.run, s.query_id, s.epoch, tier]);
   const index = new Map(all.map((s, i) => [key(s, s.tier), i]));
   const pairOf = s => index.get(key(s, s.tier === 'free' ? 'paid' : 'free'));

@@ -47,6 +47,7 @@ def compare_to_paper(runs: pd.DataFrame, reference: pd.DataFrame | None = None) 
                     "setting": run["setting"],
                     "variation": run["variation"],
                     "metric": ref["metric"],
+                    "rule": run["compliance_rule"],
                     "yours": None if pd.isna(yours) else round(scale * yours, 1),
                     "yours_ci95": _interval(run.get(lo), run.get(hi), scale),
                     "published": ref["value"],
