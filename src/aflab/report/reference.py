@@ -50,7 +50,9 @@ def compare_to_paper(runs: pd.DataFrame, reference: pd.DataFrame | None = None) 
                     "rule": run["compliance_rule"],
                     "yours": None if pd.isna(yours) else round(scale * yours, 1),
                     "yours_ci95": _interval(run.get(lo), run.get(hi), scale),
-                    "published": ref["value"],
+                    "published": ref["value"]
+                    if pd.notna(ref["value"])
+                    else f"{ref['low']:g} to {ref['high']:g}",
                     "source": ref["source"],
                     "note": ref["note"],
                 }
