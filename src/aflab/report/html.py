@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-TIERS = {"free": "free (training)", "paid": "paid (unmonitored)"}
+from aflab.report.tables import TIER_LABELS, percent
+
 MIME = {".png": "image/png", ".svg": "image/svg+xml"}
 
 
@@ -105,13 +106,6 @@ def run_labels(runs: pd.DataFrame) -> dict[str, str]:
     return {run: f"{x} ({run})" if not x or counts[x] > 1 else x for run, x in labels.items()}
 
 
-def _rate(rate: Any, lo: Any, hi: Any) -> str:
-    if rate is None:
-        return "n/a"
-    ci = f" [{100 * lo:.1f},\u00a0{100 * hi:.1f}]" if lo is not None and hi is not None else ""
-    return f"{100 * rate:.1f}%{ci}"
-
-
 def _td(value: Any, cls: str = "", span: int = 1) -> str:
     text = "" if value is None else str(value)
     attrs = (f' class="{cls}"' if cls else "") + (f' rowspan="{span}"' if span > 1 else "")
@@ -150,12 +144,12 @@ def runs_table(runs: pd.DataFrame) -> str:
                 2,
             ),
         ]
-        for i, (tier, label) in enumerate(TIERS.items()):
+        for i, (tier, label) in enumerate(TIER_LABELS.items()):
             cells = [_td(label, "tier")]
             cells += [_td(g(f"{tier}_{k}"), "num") for k in ("n", "refused", "complied", "invalid")]
-            rate = (g(f"{tier}_refusal_{k}") for k in ("rate", "lo", "hi"))
-            af = (g(f"{tier}_af_{k}") for k in ("rate", "lo", "hi"))
-            cells += [_td(_rate(*rate), "num"), _td(_rate(*af), "num")]
+            for kind in ("refusal", "af"):
+                ci = [g(f"{tier}_{kind}_lo"), g(f"{tier}_{kind}_hi")]
+                cells.append(_td(percent(g(f"{tier}_{kind}_rate"), ci, "n/a").strip(), "num"))
             cells = lead + cells + tail if i == 0 else cells
             rows.append(f'<tr class="{"first" if i == 0 else "second"}">{"".join(cells)}</tr>')
     head = "".join(f"<th>{h}</th>" for h in RUN_HEAD)

@@ -10,8 +10,8 @@ from aflab.solvers.turns import TIERS
 TIER_LABELS = {"free": "free (training)", "paid": "paid (unmonitored)"}
 
 
-def percent(rate: float | None, ci: list[float] | None, missing: str) -> str:
-    if rate is None or ci is None:
+def percent(rate: float | None, ci: list[float | None] | None, missing: str) -> str:
+    if rate is None or ci is None or None in ci:
         return missing
     return f"{100 * rate:5.1f}% [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
