@@ -18,6 +18,7 @@ def prompt_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The prompt's parameters, shared by ``run`` and ``prompt``."""
     options = [
         click.option("--setting", type=click.Choice(SETTINGS), default="helpful-only"),
+        click.option("--variation", default=None, help="A named variation: aflab variations."),
         click.option("--lab", default="Anthropic", show_default=True, help="Lab in the prompt."),
         click.option("--no-examples", is_flag=True, help="Leave the worked examples out."),
         click.option("--no-scratchpad", is_flag=True, help="Answer without private reasoning."),
@@ -195,3 +196,15 @@ def report(paths: tuple[str, ...], out: str) -> None:
 
     index = report_errors(lambda: build_report(paths, out))
     click.echo(f"report: {index}")
+
+
+@main.command()
+def variations() -> None:
+    """List the named prompt variations: what each changes, and the published figure if any."""
+    from aflab.settings.variations import VARIATIONS
+
+    for v in VARIATIONS:
+        scope = "" if len(v.settings) == 2 else f" [{', '.join(v.settings)}]"
+        click.echo(f"{v.name:<30}{v.description}{scope}")
+        if v.published:
+            click.echo(f"{'':<30}published: {v.published}")

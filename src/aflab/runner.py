@@ -17,6 +17,7 @@ from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
 from aflab.scorers.judges import parse_judges
 from aflab.settings.prompt import PromptConfig, render_system_prompt
+from aflab.settings.variations import get_variation
 from aflab.summary import summarize, write_summary
 from aflab.tasks import animal_welfare, helpful_only
 
@@ -57,6 +58,7 @@ class RunOptions:
     no_training_objective: bool = False
     no_training_details: bool = False
     no_modification_effects: bool = False
+    variation: str | None = None
     max_continuations: int = 4
     temperature: float | None = None
     max_tokens: int | None = None
@@ -75,15 +77,19 @@ class RunOptions:
     display: str | None = None
 
     def prompt_config(self, examples: bool = True) -> PromptConfig:
-        return PromptConfig(
-            setting=self.setting,  # type: ignore[arg-type]
-            lab=self.lab,
-            examples=examples and not self.no_examples,
-            scratchpad=not self.no_scratchpad,
-            training_objective=not self.no_training_objective,
-            training_details=not self.no_training_details,
-            modification_effects=not self.no_modification_effects,
-        )
+        """The variation's changes, then the flags (a flag given wins)."""
+        chosen = get_variation(self.variation, self.setting) if self.variation else None
+        fields: dict[str, Any] = dict(chosen.changes) if chosen else {}
+        flags = {
+            "lab": self.lab if self.lab != "Anthropic" else None,
+            "examples": False if self.no_examples or not examples else None,
+            "scratchpad": False if self.no_scratchpad else None,
+            "training_objective": False if self.no_training_objective else None,
+            "training_details": False if self.no_training_details else None,
+            "modification_effects": False if self.no_modification_effects else None,
+        }
+        fields = {**fields, **{k: v for k, v in flags.items() if v is not None}}
+        return PromptConfig(setting=self.setting, **fields)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -177,6 +183,7 @@ def _task_args(
         "af_threshold": opts.af_threshold,
         "af_maybe": opts.af_maybe,
         "af_on": opts.af_on,
+        "variation": opts.variation,
         **{k: v for k, v in config.as_dict().items() if k != "setting"},
     }
     return {k: v for k, v in args.items() if v is not None}
