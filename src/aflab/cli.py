@@ -208,3 +208,31 @@ def variations() -> None:
         click.echo(f"{v.name:<30}{v.description}{scope}")
         if v.published:
             click.echo(f"{'':<30}published: {v.published}")
+
+
+@main.command()
+@click.option("--variations", default="all", show_default=True, help="Comma-separated, or all.")
+@click.option("--model", default="aflab/smollm2", show_default=True)
+@click.option("--setting", type=click.Choice(SETTINGS), default="helpful-only")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Queries per variation.")
+@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--log-dir", default="logs/sweep", show_default=True)
+@click.option("--display", default=None)
+def sweep(variations: str, model: str, setting: str, **opts: Any) -> None:
+    """Run every variation on the same queries and compare its gap with the default's.
+
+    Running the same command again resumes an unfinished sweep.
+    """
+    from aflab.sweep import format_sweep, run_sweep
+
+    embedded = model.startswith("aflab/")
+    log_dir = opts.pop("log_dir")
+    task_args = {"limit": opts.pop("limit") or (3 if embedded else None), "epochs": opts["epochs"]}
+    eval_args = {"display": opts["display"]}
+    if embedded:  # as aflab run: short replies, one sample at a time for the KV cache
+        eval_args |= {"max_tokens": 256, "max_samples": 1}
+    result = report_errors(
+        lambda: run_sweep(variations, model, setting, log_dir, task_args, **eval_args)
+    )
+    click.echo(format_sweep(result))
+    click.echo(f"{len(result.logs)} runs in {log_dir}; figures and tables: aflab report {log_dir}")
