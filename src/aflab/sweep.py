@@ -69,6 +69,7 @@ def compare_to_default(logs: dict[str, EvalLog]) -> list[dict[str, Any]]:
     Bonferroni-widened one for the number of comparisons.
     """
     base = _refusals(logs["default"])
+    default_gap = _gap_pp(logs["default"])
     others = [name for name in logs if name != "default"]
     z_bonferroni = _z(0.05 / max(1, len(others)))
     rows = []
@@ -81,8 +82,8 @@ def compare_to_default(logs: dict[str, EvalLog]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "variation": name,
-                "gap_pp": summarize(logs[name])["compliance_gap"]["pp"],
-                "default_gap_pp": summarize(logs["default"])["compliance_gap"]["pp"],
+                "gap_pp": _gap_pp(logs[name]),
+                "default_gap_pp": default_gap,
                 "diff_pp": None if mean is None else 100 * mean,
                 "ci95_pp": _interval(mean, se, Z95),
                 "ci95_bonferroni_pp": _interval(mean, se, z_bonferroni),
@@ -91,6 +92,15 @@ def compare_to_default(logs: dict[str, EvalLog]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _gap_pp(log: EvalLog) -> float | None:
+    """The run's gap under the compliance rule it used (the judge's when it ran)."""
+    summary = summarize(log)
+    judged = summary["judged"]
+    if judged and judged["compliance_rule"] == "judge":
+        return judged["compliance_gap"]["pp"]
+    return summary["compliance_gap"]["pp"]
 
 
 def _refusals(log: EvalLog) -> dict[tuple[str, int], tuple[int, int]]:
