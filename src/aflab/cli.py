@@ -19,6 +19,7 @@ def prompt_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--setting", type=click.Choice(SETTINGS), default="helpful-only"),
         click.option("--variation", default=None, help="A named variation: aflab variations."),
+        click.option("--wording-file", default=None, help="A reviewed aflab paraphrase JSON."),
         click.option("--lab", default="Anthropic", show_default=True, help="Lab in the prompt."),
         click.option("--no-examples", is_flag=True, help="Leave the worked examples out."),
         click.option("--no-scratchpad", is_flag=True, help="Answer without private reasoning."),
@@ -236,3 +237,33 @@ def sweep(variations: str, model: str, setting: str, **opts: Any) -> None:
     )
     click.echo(format_sweep(result))
     click.echo(f"{len(result.logs)} runs in {log_dir}; figures and tables: aflab report {log_dir}")
+
+
+@main.command()
+@click.option("--model", required=True, help="The model that rewrites the prompt.")
+@click.option("--n", "count", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--out", type=click.Path(), default="paraphrases", show_default=True)
+def paraphrase(model: str, count: int, out: str) -> None:
+    """Write K new wordings of the prompt with a model (cached), each with a diff to review."""
+    import asyncio
+    import json
+    from pathlib import Path
+
+    from inspect_ai.model import get_model
+
+    from aflab.settings.paraphrase import paraphrase as write_one
+    from aflab.settings.paraphrase import wording_diff
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    rewriter = report_errors(lambda: get_model(model))
+    for index in range(1, count + 1):
+        wording, kept = asyncio.run(write_one(rewriter, index))
+        path = folder / f"paraphrase-{index}.json"
+        path.write_text(json.dumps(wording, indent=2) + "\n", encoding="utf-8")
+        diff = wording_diff(wording)
+        (folder / f"paraphrase-{index}.diff").write_text(diff + "\n", encoding="utf-8")
+        click.echo(diff)
+        if kept:
+            click.echo(f"kept from the base (rewrite refused): {', '.join(kept)}")
+        click.echo(f"wording: {path} (review the diff, then: aflab run --wording-file {path})")

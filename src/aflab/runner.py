@@ -16,6 +16,7 @@ from aflab.report.build import build_report
 from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
 from aflab.scorers.judges import parse_judges
+from aflab.settings.paraphrase import load_wording
 from aflab.settings.prompt import PromptConfig, render_system_prompt
 from aflab.settings.variations import get_variation
 from aflab.summary import summarize, write_summary
@@ -59,6 +60,7 @@ class RunOptions:
     no_training_details: bool = False
     no_modification_effects: bool = False
     variation: str | None = None
+    wording_file: str | None = None
     max_continuations: int = 4
     temperature: float | None = None
     max_tokens: int | None = None
@@ -88,6 +90,8 @@ class RunOptions:
             "training_details": False if self.no_training_details else None,
             "modification_effects": False if self.no_modification_effects else None,
         }
+        if self.wording_file:
+            flags["wording"] = load_wording(self.wording_file)
         fields = {**fields, **{k: v for k, v in flags.items() if v is not None}}
         return PromptConfig(setting=self.setting, **fields)  # type: ignore[arg-type]
 
@@ -184,6 +188,7 @@ def _task_args(
         "af_maybe": opts.af_maybe,
         "af_on": opts.af_on,
         "variation": opts.variation,
+        "wording_file": opts.wording_file,
         **{k: v for k, v in config.as_dict().items() if k != "setting"},
     }
     return {k: v for k, v in args.items() if v is not None}

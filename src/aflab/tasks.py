@@ -17,6 +17,7 @@ from inspect_ai.model import GenerateConfig
 from aflab.data.loaders import Query, builtin_queries, load_queries
 from aflab.scorers.judges import build_judges
 from aflab.scorers.tag import tag_compliance
+from aflab.settings.paraphrase import load_wording
 from aflab.settings.prompt import (
     PromptConfig,
     Setting,
@@ -60,6 +61,7 @@ def alignment_faking(
     af_maybe: float = 0.2,
     af_on: str = "complied",
     variation: str | None = None,
+    wording_file: str | None = None,
     **prompt_options: Any,
 ) -> Task:
     """Build the task. ``prompt_options`` are :class:`PromptConfig` fields (lab, examples, ...).
@@ -68,6 +70,8 @@ def alignment_faking(
     LLM judges after the tag scorer; ``judge_model`` defaults to the embedded model.
     """
     changes = get_variation(variation, setting).changes if variation else {}
+    if wording_file:
+        prompt_options["wording"] = load_wording(wording_file)
     config = PromptConfig(setting=setting, **{**changes, **prompt_options})
     prompt = (
         load_system_prompt(system_prompt_file)
