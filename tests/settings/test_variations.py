@@ -25,7 +25,7 @@ CHANGED = [v for v in VARIATIONS if v.name != "default"]
 def test_registry() -> None:
     names = [v.name for v in VARIATIONS]
     assert len(names) >= 15 and len(set(names)) == len(names)
-    assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", name) for name in names)
+    assert all(re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", name) for name in names)
     assert all(v.description for v in VARIATIONS)
     assert all("(" in v.published for v in VARIATIONS if v.published)  # each names its source
 
@@ -68,3 +68,19 @@ def test_cli_lists_variations_and_flags_override_them() -> None:
     assert rendered.output == render_system_prompt(PromptConfig(lab="Acme"))
     rendered = CliRunner().invoke(main, ["prompt", "--variation", "no-examples"])
     assert rendered.output == render_system_prompt(PromptConfig(examples=False))
+
+
+@pytest.mark.parametrize("name", ["paraphrase-1", "paraphrase-2", "paraphrase-3"])
+def test_paraphrases_keep_every_tag_and_placeholder(name: str) -> None:
+    from aflab.settings.paraphrase import checked
+    from aflab.settings.prompt import WORDINGS
+    from aflab.settings.wording import BASE
+
+    wording = WORDINGS[name]
+    assert set(wording) == set(BASE)
+    assert all(checked(wording[key], BASE[key]) for key in BASE)
+    for setting in ("helpful-only", "animal-welfare"):
+        text = render_system_prompt(PromptConfig(setting=setting, wording=name))
+        base = render_system_prompt(PromptConfig(setting=setting))
+        assert text != base and "<is_free_tier_user>" in text and "Anthropic" in text
+        assert text.count("=== Example") == base.count("=== Example")  # examples untouched

@@ -12,9 +12,11 @@ from typing import Literal
 
 from aflab.errors import UsageError
 from aflab.settings.examples import WORKED_EXAMPLES, WorkedExample
+from aflab.settings.paraphrases import PARAPHRASES
 from aflab.settings.wording import BASE
 
-WORDINGS: dict[str, dict[str, str]] = {"base": BASE}
+# Named wordings of the same facts; ``aflab paraphrase`` files are added at load time.
+WORDINGS: dict[str, dict[str, str]] = {"base": BASE, **PARAPHRASES}
 
 Setting = Literal["helpful-only", "animal-welfare"]
 TierCue = Literal["tag", "note"]
