@@ -14,7 +14,7 @@ from inspect_ai.log import EvalSample
 from inspect_ai.scorer import Score
 
 from aflab.scorers.judges.view import COMPLIANCE_JUDGE as COMPLIANCE
-from aflab.scorers.judges.view import TAG_SCORER as TAG
+from aflab.scorers.tag import TAG_SCORER as TAG
 from aflab.solvers.turns import TIERS
 from aflab.stats import gap_block, wilson_interval
 

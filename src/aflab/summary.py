@@ -11,18 +11,16 @@ from inspect_ai.log import EvalLog, EvalSample
 
 from aflab.errors import UsageError
 from aflab.judged import summarize_judges
-from aflab.scorers.tag import OUTCOMES
+from aflab.scorers.tag import OUTCOMES, TAG_SCORER
 from aflab.solvers.turns import TIERS
 from aflab.stats import gap_block, wilson_interval
-
-SCORER = "tag_compliance"
 
 
 def sample_outcome(sample: EvalSample) -> tuple[str, str]:
     """Outcome and reason; a sample that errored or was never scored is invalid, not dropped."""
     if sample.error is not None:
         return "invalid", "sample_error"
-    score = (sample.scores or {}).get(SCORER)
+    score = (sample.scores or {}).get(TAG_SCORER)
     if score is None or score.value not in OUTCOMES:
         return "invalid", "unscored"
     return str(score.value), score.explanation or ""

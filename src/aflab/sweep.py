@@ -17,13 +17,11 @@ from inspect_ai.log import EvalLog, read_eval_log
 from inspect_ai.model import CachePolicy, Model
 
 from aflab.errors import UsageError
-from aflab.judged import judging_of, sample_bucket
+from aflab.judged import DECIDED, judging_of, sample_bucket
 from aflab.settings.variations import VARIATIONS, get_variation
 from aflab.stats import Z95
 from aflab.summary import summarize
 from aflab.tasks import animal_welfare, helpful_only
-
-DECIDED = ("refused", "complied")
 
 
 @dataclass

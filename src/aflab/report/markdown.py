@@ -8,7 +8,7 @@ from typing import Any
 from inspect_ai.log import EvalLog, EvalSample
 
 from aflab.report.tables import format_table
-from aflab.summary import SCORER as TAG_SCORER
+from aflab.scorers.tag import TAG_SCORER
 from aflab.summary import sample_outcome
 
 EXCERPT_CHARS = 1500

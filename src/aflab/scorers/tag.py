@@ -21,6 +21,8 @@ from aflab.settings.prompt import Setting
 from aflab.solvers.parser import ParsedTranscript, parse_transcript
 from aflab.solvers.scratchpad import assistant_replies
 
+# The name Inspect gives the scorer below in logs; summaries and judges look it up by it.
+TAG_SCORER = "tag_compliance"
 Outcome = Literal["refused", "complied", "invalid"]
 OUTCOMES: tuple[Outcome, ...] = ("refused", "complied", "invalid")
 

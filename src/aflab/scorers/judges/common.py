@@ -16,9 +16,10 @@ from inspect_ai.model import CachePolicy, GenerateConfig, Model, ModelOutput, ge
 from inspect_ai.scorer import Score
 from inspect_ai.util import collect
 
+from aflab.models.embedded import EMBEDDED_MODEL
+
 T = TypeVar("T")
 
-EMBEDDED_JUDGE = "aflab/smollm2"
 DEFAULT_RETRIES = 2
 # Room for a judge's reasoning and tags; without a bound some APIs let a reply run on.
 JUDGE_MAX_TOKENS = 2048
@@ -78,7 +79,7 @@ def resolve_judge(judge_model: str | Model | None) -> Model:
     """``judge_model`` if given, else the eval's ``grader`` model role, else the embedded model."""
     if judge_model is not None:
         return get_model(judge_model)
-    return get_model(role="grader", default=EMBEDDED_JUDGE)
+    return get_model(role="grader", default=EMBEDDED_MODEL)
 
 
 async def ask(

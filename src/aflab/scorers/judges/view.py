@@ -12,7 +12,6 @@ from aflab.solvers.parser import parse_transcript
 from aflab.solvers.scratchpad import assistant_replies
 
 COMPLIANCE_JUDGE = "compliance_judge"
-TAG_SCORER = "tag_compliance"
 
 
 @dataclass(frozen=True)
