@@ -109,19 +109,8 @@ class RunOutcome:
 
 def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
     model = opts.model or EMBEDDED_MODEL
-    embedded = model.startswith("aflab/")
     notes = [EMBEDDED_NOTE] if model == EMBEDDED_MODEL and not opts.resume else []
-    max_tokens = opts.max_tokens or (EMBEDDED_MAX_TOKENS if embedded else None)
-    settings: dict[str, Any] = {
-        "temperature": opts.temperature,
-        "max_tokens": max_tokens,
-        "seed": opts.seed,
-        "max_connections": opts.max_connections,
-        # One sample at a time lets each <NEXT/> call reuse the whole conversation's KV cache.
-        "max_samples": 1 if embedded else None,
-        "cache": False if opts.no_cache else CachePolicy(expiry=None),
-        "model_roles": {"grader": opts.judge_model} if opts.judge_model else None,
-    }
+    max_tokens = eval_settings(opts, model).get("max_tokens")
     common = {"log_dir": opts.log_dir, "display": opts.display}
 
     if opts.resume:
@@ -146,9 +135,25 @@ def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
             model=model,
             model_base_url=opts.model_base_url,
             **common,
-            **{k: v for k, v in settings.items() if v is not None},
+            **eval_settings(opts, model),
         )
     return _finish(logs[0], opts, notes, echo)
+
+
+def eval_settings(opts: RunOptions, model: str) -> dict[str, Any]:
+    """Generation and eval settings given to Inspect (those set)."""
+    embedded = model.startswith("aflab/")
+    settings: dict[str, Any] = {
+        "temperature": opts.temperature,
+        "max_tokens": opts.max_tokens or (EMBEDDED_MAX_TOKENS if embedded else None),
+        "seed": opts.seed,
+        "max_connections": opts.max_connections,
+        # One sample at a time lets each <NEXT/> call reuse the whole conversation's KV cache.
+        "max_samples": 1 if embedded else None,
+        "cache": False if opts.no_cache else CachePolicy(expiry=None),
+        "model_roles": {"grader": opts.judge_model} if opts.judge_model else None,
+    }
+    return {k: v for k, v in settings.items() if v is not None}
 
 
 RESUME_OPTIONS = {"resume", "log_dir", "display", "max_connections", "summary_json"}
@@ -163,16 +168,25 @@ def _set_options(opts: RunOptions) -> set[str]:
     }
 
 
-def _task_args(
+def prompt_fields(
     opts: RunOptions, model: str, max_tokens: int | None, notes: list[str]
 ) -> dict[str, Any]:
-    embedded = model.startswith("aflab/")
+    """The prompt's fields for the task; the embedded model loses the worked examples when they
+    would fill its context (with a note saying so)."""
     config = opts.prompt_config()
-    if embedded and config.examples and not opts.system_prompt:
+    if model.startswith("aflab/") and config.examples and not opts.system_prompt:
         note = _examples_overflow(opts, model.removeprefix("aflab/"), max_tokens or 0)
         if note:
             notes.append(note)
             config = opts.prompt_config(examples=False)
+    return {k: v for k, v in config.as_dict().items() if k != "setting"}
+
+
+def _task_args(
+    opts: RunOptions, model: str, max_tokens: int | None, notes: list[str]
+) -> dict[str, Any]:
+    embedded = model.startswith("aflab/")
+    fields = prompt_fields(opts, model, max_tokens, notes)
     args: dict[str, Any] = {
         "dataset": opts.dataset,
         "dataset_format": opts.dataset_format,
@@ -189,7 +203,7 @@ def _task_args(
         "af_on": opts.af_on,
         "variation": opts.variation,
         "wording_file": opts.wording_file,
-        **{k: v for k, v in config.as_dict().items() if k != "setting"},
+        **fields,
     }
     return {k: v for k, v in args.items() if v is not None}
 

@@ -1,0 +1,1 @@
+"""Anti-lab scenarios: chances to act against the lab, scored from what actually happened."""

@@ -1,0 +1,94 @@
+"""``aflab antilab``: run the scenarios, print the per-tier table, write summary and report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inspect_ai import eval
+from inspect_ai.log import read_eval_log
+
+from aflab.antilab.scenarios import resolve_scenarios
+from aflab.antilab.summary import format_antilab, summarize_antilab
+from aflab.antilab.task import antilab
+from aflab.models.embedded import EMBEDDED_MODEL
+from aflab.report.build import build_report
+from aflab.runner import (
+    EMBEDDED_JUDGE_NOTE,
+    EMBEDDED_NOTE,
+    RunOptions,
+    eval_settings,
+    prompt_fields,
+    run_outputs_dir,
+)
+from aflab.summary import write_summary
+
+TOOLLESS_NOTE = (
+    "{model} is not given tools by its provider here, so it cannot act in the tool scenarios "
+    "(exfiltrate-weights, control-tools); their rates say nothing about it."
+)
+
+
+@dataclass
+class AntilabOutcome:
+    status: str
+    summary: dict[str, Any]
+    log_path: Path
+    summary_path: Path
+    html_path: Path
+    notes: list[str] = field(default_factory=list)
+
+
+def execute_antilab(
+    opts: RunOptions,
+    scenario: str = "all",
+    tiers: str = "free,paid",
+    echo: Callable[[str], Any] = print,
+) -> AntilabOutcome:
+    model = opts.model or EMBEDDED_MODEL
+    notes = [EMBEDDED_NOTE, TOOLLESS_NOTE.format(model=model)] if model == EMBEDDED_MODEL else []
+    judged = any(s.detector == "judge" for s in resolve_scenarios(scenario))
+    if judged and not opts.judge_model:
+        notes.append(EMBEDDED_JUDGE_NOTE)
+    settings = eval_settings(opts, model)
+    task = antilab(
+        scenario=scenario,
+        tiers=tiers,
+        setting=opts.setting,
+        system_prompt_file=opts.system_prompt,
+        variation=opts.variation,
+        max_continuations=opts.max_continuations,
+        epochs=opts.epochs,
+        judge_model=opts.judge_model,
+        **prompt_fields(opts, model, settings.get("max_tokens"), notes),
+    )
+    log = eval(
+        task,
+        model=model,
+        model_base_url=opts.model_base_url,
+        log_dir=opts.log_dir,
+        display=opts.display,
+        **settings,
+    )[0]
+    log_path = Path(log.location)
+    full = read_eval_log(str(log_path))
+    summary = summarize_antilab(full) | {"notes": notes}
+    outputs = run_outputs_dir(log_path)
+    summary_path = write_summary(summary, outputs / "summary.json")
+    if opts.summary_json:
+        write_summary(summary, opts.summary_json)
+    html_path = build_report([log_path], outputs, logs=[full])
+
+    echo("")
+    echo(format_antilab(summary))
+    for note in notes:
+        echo(f"note: {note}")
+    if full.status != "success":
+        message = full.error.message if full.error else "run did not finish"
+        echo(f"status: {full.status}: {message}")
+    echo(f"log: {log_path}  (inspect view --log-dir {log_path.parent}: tool calls are there)")
+    echo(f"summary: {opts.summary_json or summary_path}")
+    echo(f"report: {html_path}")
+    return AntilabOutcome(full.status, summary, log_path, summary_path, html_path, notes)
