@@ -79,3 +79,17 @@ def test_prompt_command_switches_single_facts() -> None:
     result = invoke("prompt", "--no-modification-effects", "--lab", "OpenAI")
     expected = PromptConfig(lab="OpenAI", modification_effects=False)
     assert result.output == render_system_prompt(expected)
+
+
+def test_sweep_writes_its_report(tmp_path: Path, monkeypatch) -> None:
+    from tests.conftest import FLAKY
+
+    monkeypatch.setitem(FLAKY, "fail_on", None)  # refuses everything: every gap is 0
+    log_dir = tmp_path / "sweep"
+    args = ("--variations", "lab-openai", "--limit", "2", "--log-dir", str(log_dir))
+    result = invoke("sweep", "--model", "flaky/model", *args, "--display", "none")
+    assert result.exit_code == 0, result.output
+    index = log_dir / "report" / "index.html"
+    assert f"report: {index}" in result.output
+    assert "<h2>Variation sweep</h2>" in index.read_text(encoding="utf-8")
+    assert "lab-openai" in (log_dir / "report" / "sweep.csv").read_text()

@@ -222,8 +222,12 @@ def variations() -> None:
 def sweep(variations: str, model: str, setting: str, **opts: Any) -> None:
     """Run every variation on the same queries and compare its gap with the default's.
 
-    Running the same command again resumes an unfinished sweep.
+    Running the same command again resumes an unfinished sweep. The report (figures, tables,
+    transcripts, the sweep's chart) is written to LOG_DIR/report.
     """
+    from pathlib import Path
+
+    from aflab.report.build import build_report
     from aflab.sweep import format_sweep, run_sweep
 
     embedded = model.startswith("aflab/")
@@ -236,7 +240,10 @@ def sweep(variations: str, model: str, setting: str, **opts: Any) -> None:
         lambda: run_sweep(variations, model, setting, log_dir, task_args, **eval_args)
     )
     click.echo(format_sweep(result))
-    click.echo(f"{len(result.logs)} runs in {log_dir}; figures and tables: aflab report {log_dir}")
+    click.echo(f"{len(result.logs)} runs in {log_dir}")
+    logs = list(result.logs.values())
+    index = report_errors(lambda: build_report([], Path(log_dir) / "report", logs=logs))
+    click.echo(f"report: {index}")
 
 
 @main.command()

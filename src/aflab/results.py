@@ -44,7 +44,14 @@ def read_logs(paths: Iterable[str | Path]) -> list[EvalLog]:
     if not chosen:
         raise UsageError(f"no aflab logs found in {', '.join(map(str, paths))}")
     logs = [read_eval_log(str(f)) for f in track(chosen, "reading logs", disable=len(chosen) < 5)]
-    return sorted(logs, key=lambda log: log.eval.created)
+    return sorted(logs, key=created_order)
+
+
+def created_order(log: EvalLog) -> tuple[str, float]:
+    """Sort key, oldest first. ``created`` holds whole seconds, so runs started within one second
+    fall back on when their file was last written (listing order would put the newest first)."""
+    path = Path(log.location)
+    return log.eval.created, path.stat().st_mtime if path.is_file() else 0.0
 
 
 def load(paths: str | Path | Sequence[str | Path]) -> pd.DataFrame:

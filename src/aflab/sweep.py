@@ -150,9 +150,13 @@ def format_sweep(result: SweepResult) -> str:
         )
         pairs = row["n_shared_pairs"]
         lines.append(f"{row['variation']:<30}{gap:>8}{diff:>15}   {interval}   {pairs}")
-    count = len(result.comparisons)
-    lines.append(
+    lines.append(comparison_note(len(result.comparisons)))
+    return "\n".join(lines)
+
+
+def comparison_note(count: int) -> str:
+    """Why the Bonferroni interval is there; printed by ``aflab sweep`` and shown in the report."""
+    return (
         f"{count} comparisons with the default: some 95% intervals will miss by chance; the "
         "Bonferroni intervals hold for all of them together."
     )
-    return "\n".join(lines)

@@ -104,9 +104,12 @@ def test_rebuilding_a_report_and_repeated_paths(report_logs, tmp_path: Path) -> 
     folder, logs = report_logs
     out = tmp_path / "report"
     build_report([folder], out)
+    (out / "sweep.csv").write_text("stale")  # as if an earlier build had seen a sweep
     build_report([logs[0].location, logs[0].location], out)  # one run, named twice
     assert len(load([logs[0].location, logs[0].location])) == 1
     figures = {p.name for p in (out / "figures").glob("*.png")}
     assert figures == {"bars_0.png", "gap.png", "af_rate.png"}  # no bars_1 left from before
     html = (out / "index.html").read_text()
     assert html.count("data:image/png;base64,") == 3
+    # No variation sweep among these runs: no sweep table, figure or section.
+    assert not (out / "sweep.csv").exists() and "Variation sweep" not in html

@@ -11,13 +11,15 @@ from inspect_ai.log import EvalLog
 from aflab.report.figures import write_figures
 from aflab.report.html import write_html
 from aflab.report.reference import compare_to_paper
+from aflab.report.sweep import write_sweep
 from aflab.results import read_logs, run_id, runs_frame, samples
 
 
 def build_report(
     paths: Sequence[str | Path], out: str | Path, logs: Sequence[EvalLog] | None = None
 ) -> Path:
-    """Write ``out/index.html`` (self-contained), figures as PNG and SVG, and the tables as CSV."""
+    """Write ``out/index.html`` (self-contained), figures as PNG and SVG, and the tables as CSV;
+    a variation sweep among the logs adds ``sweep.csv``, its figures and a section of the page."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     logs = list(logs) if logs is not None else read_logs(paths)
@@ -28,6 +30,8 @@ def build_report(
     figures = folder / "figures"
     shutil.rmtree(figures, ignore_errors=True)  # no stale figure of an earlier build
     drawn = write_figures(runs, figures)
+    sweep = write_sweep(logs, folder, figures)
     by_run = {run_id(log): samples(log) for log in logs}
     pngs = [figures / f"{name}.png" for name in drawn if (figures / f"{name}.png").is_file()]
-    return write_html(folder / "index.html", runs, by_run, pngs, reference)
+    sections = [sweep.html] if sweep.html else []
+    return write_html(folder / "index.html", runs, by_run, pngs, reference, sections)

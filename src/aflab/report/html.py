@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 from collections import Counter
+from collections.abc import Sequence
 from functools import partial
 from html import escape
 from pathlib import Path
@@ -34,8 +35,10 @@ def write_html(
     samples: dict[str, list[dict]],
     figures: list[Path],
     reference: pd.DataFrame,
+    sections: Sequence[str] = (),
 ) -> Path:
-    """Write the page to ``path`` and return it."""
+    """Write the page to ``path`` and return it. ``sections`` are further parts of the page,
+    placed before the transcripts; they must be built with this module's escaping helpers."""
     labels = run_labels(runs)
     n = sum(len(v) for v in samples.values())
     body = [
@@ -49,6 +52,7 @@ def write_html(
         frame_table(reference, "No published figure matches these runs."),
         "<h2>Figures</h2>",
         figures_html(figures),
+        *sections,
         BROWSER,
         '<script type="application/json" id="aflab-data">'
         + script_json({"samples": samples, "labels": labels})
@@ -159,7 +163,7 @@ def runs_table(runs: pd.DataFrame) -> str:
     )
 
 
-def frame_table(frame: pd.DataFrame, empty: str) -> str:
+def frame_table(frame: pd.DataFrame, empty: str, table_id: str = "reference-table") -> str:
     """Any DataFrame as an escaped HTML table."""
     if frame is None or frame.empty:
         return f'<p class="note">{escape(empty)}</p>'
@@ -175,7 +179,7 @@ def frame_table(frame: pd.DataFrame, empty: str) -> str:
         "<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in frame.itertuples(index=False)
     )
     return (
-        f'<div class="scroll"><table id="reference-table"><thead><tr>{head}</tr></thead>'
+        f'<div class="scroll"><table id="{escape(table_id)}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table></div>"
     )
 

@@ -1,0 +1,228 @@
+"""The report's variation sweep: a forest plot, ``sweep.csv`` and a section of the page.
+
+A sweep is a set of runs of one model, setting and task, one per named variation, the default
+among them: what ``aflab sweep`` writes, or separate ``aflab run --variation`` runs. Each
+variation is compared with the default by :func:`aflab.sweep.compare_to_default`, the same
+numbers ``aflab sweep`` prints.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pandas as pd
+from inspect_ai.log import EvalLog
+from matplotlib.figure import Figure
+
+from aflab.report.figures import ABOVE, RC, _interval, _per_run, _save
+from aflab.report.html import figures_html, frame_table
+from aflab.results import created_order, run_id, variation
+from aflab.settings.prompt import PromptConfig
+from aflab.settings.variations import BY_NAME, VARIATIONS
+from aflab.sweep import compare_to_default, comparison_note
+
+COLUMNS = [
+    "model", "setting", "variation", "gap_pp", "default_gap_pp", "diff_pp", "ci95_lo_pp",
+    "ci95_hi_pp", "bonferroni_lo_pp", "bonferroni_hi_pp", "n_shared_pairs", "n_comparisons", "run",
+]  # fmt: skip
+# Okabe-Ito blue for the 95% interval, its sky blue (lighter, thinner) for the Bonferroni one.
+CI95 = {"fmt": "o", "color": "#0072B2", "elinewidth": 2.5, "capsize": 0, "zorder": 3}
+WIDE = {"fmt": "none", "ecolor": "#56B4E9", "elinewidth": 1, "capsize": 3, "zorder": 2}
+MISSING = {"color": "#999999", "linestyle": "none", "markersize": 7}
+EXPLAIN = (
+    "Per variation, its compliance gap minus the default's, paired: the mean over (query, epoch) "
+    "pairs valid in all four samples (both tiers, both prompts), with a 95% CI (thick) and a "
+    "Bonferroni-widened CI (thin) for the number of comparisons. Gaps follow each run's own "
+    "compliance rule (the judge's when it ran)."
+)
+ORDER = {v.name: i for i, v in enumerate(VARIATIONS)}  # the order `aflab sweep` runs them in
+
+
+@dataclass
+class SweepGroup:
+    model: str
+    setting: str
+    task: str
+    logs: dict[str, EvalLog]  # variation -> the run used, default first
+    comparisons: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"{self.model} · {self.setting}"
+
+
+@dataclass
+class SweepReport:
+    groups: list[SweepGroup]
+    frame: pd.DataFrame
+    drawn: dict[str, dict[str, Any]]  # figure name -> the numbers it drew
+    html: str  # "" when there is no sweep
+
+
+def sweep_name(log: EvalLog) -> str | None:
+    """The named variation the log ran, or None when its prompt is not one as written.
+
+    A run without a variation counts as the default only if its prompt is the default one, and a
+    named run whose flags changed further facts is left out: either would be compared with the
+    default under a name that does not say what its prompt was.
+    """
+    meta = log.eval.metadata or {}
+    name = meta.get("variation") or "default"
+    if meta.get("system_prompt_source", "template") != "template" or name not in BY_NAME:
+        return None
+    expected = PromptConfig(setting=meta["setting"], **BY_NAME[name].changes).as_dict()
+    return name if meta.get("prompt_config") == expected else None
+
+
+def find_sweeps(logs: Sequence[EvalLog]) -> list[SweepGroup]:
+    """The sweeps among ``logs``: per (model, setting, task), a default and ≥ 1 variation."""
+    grouped: dict[tuple[str, str, str], list[EvalLog]] = defaultdict(list)
+    for log in logs:
+        setting = str((log.eval.metadata or {}).get("setting"))
+        grouped[(log.eval.model, setting, log.eval.task)].append(log)
+    found = []
+    for (model, setting, task), members in grouped.items():
+        named: dict[str, list[EvalLog]] = defaultdict(list)
+        for log in members:
+            if (name := sweep_name(log)) is not None:
+                named[name].append(log)
+        if "default" not in named or len(named) < 2:
+            continue
+        chosen, notes = {}, []
+        for name in sorted(named, key=ORDER.__getitem__):
+            runs = sorted(named[name], key=created_order)
+            chosen[name] = runs[-1]
+            if len(runs) > 1:  # a rerun or a resumed run: its latest log is the one to trust
+                older = ", ".join(run_id(log) for log in runs[:-1])
+                notes.append(
+                    f"{name}: {len(runs)} runs; the newest ({run_id(runs[-1])}, "
+                    f"{runs[-1].eval.created}) is used, not {older}."
+                )
+        notes += [
+            f"{run_id(log)} is left out: its prompt ({variation(log)}) is not a named variation "
+            "as written."
+            for log in members
+            if sweep_name(log) is None
+        ]
+        group = SweepGroup(model, setting, task, chosen, compare_to_default(chosen), notes)
+        found.append(group)
+    return found
+
+
+def group_frame(group: SweepGroup) -> pd.DataFrame:
+    rows = []
+    for row in group.comparisons:
+        ci, wide = row["ci95_pp"] or [None, None], row["ci95_bonferroni_pp"] or [None, None]
+        rows.append(
+            {
+                "model": group.model,
+                "setting": group.setting,
+                **{k: row[k] for k in ("variation", "gap_pp", "default_gap_pp", "diff_pp")},
+                "ci95_lo_pp": ci[0],
+                "ci95_hi_pp": ci[1],
+                "bonferroni_lo_pp": wide[0],
+                "bonferroni_hi_pp": wide[1],
+                "n_shared_pairs": row["n_shared_pairs"],
+                "n_comparisons": row["n_comparisons"],
+                "run": run_id(group.logs[row["variation"]]),
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def write_sweep(logs: Sequence[EvalLog], folder: Path, figures: Path) -> SweepReport:
+    """Write ``folder/sweep.csv`` and ``figures/sweep_<i>.png|svg`` per sweep found in
+    ``logs``; return them with the page's section (empty, and no CSV, when there is none)."""
+    groups = find_sweeps(logs)
+    csv = folder / "sweep.csv"
+    if not groups:
+        csv.unlink(missing_ok=True)  # no stale table of an earlier build
+        return SweepReport([], pd.DataFrame(columns=COLUMNS), {}, "")
+    frames = [group_frame(group) for group in groups]
+    frame = pd.concat(frames, ignore_index=True)
+    frame.to_csv(csv, index=False)
+    figures.mkdir(parents=True, exist_ok=True)
+    drawn: dict[str, dict[str, Any]] = {}
+    with matplotlib.rc_context(RC):
+        for i, group in enumerate(groups):
+            drawn[f"sweep_{i}"] = _save(figures, f"sweep_{i}", *forest(group))
+    return SweepReport(groups, frame, drawn, section_html(groups, frames, figures))
+
+
+def forest(group: SweepGroup) -> tuple[Figure, dict[str, Any]]:
+    """One row per variation: the paired difference from the default with both intervals."""
+    points = [
+        {
+            "variation": row["variation"],
+            "gap_pp": row["gap_pp"],
+            "diff_pp": row["diff_pp"],
+            "ci95_pp": row["ci95_pp"],
+            "ci95_bonferroni_pp": row["ci95_bonferroni_pp"],
+            "n_shared_pairs": row["n_shared_pairs"],
+        }
+        for row in group.comparisons
+    ]
+    default_gap = group.comparisons[0]["default_gap_pp"]
+    gap = "n/a" if default_gap is None else f"{default_gap:+.1f} pp"
+    title = f"{group.title}: gap vs default (default gap {gap})"
+    ticks = [f"{p['variation']}\n{_pairs(p['n_shared_pairs'])}" for p in points]
+    fig, ax = _per_run(title, ticks, 0.5)
+    labelled = False
+    for y, p in enumerate(points):
+        diff = p["diff_pp"]
+        if diff is None:  # no shared pair: a grey cross at 0 that says so, not a hole
+            ax.plot(0, y, marker="x", **MISSING)
+            ax.annotate("n/a: no pair valid in all four samples", (0, y), xytext=(0, 7), **ABOVE)
+            continue
+        if p["ci95_pp"] is None:  # fewer than 2 pairs: no spread to draw an interval from
+            ax.plot(diff, y, marker="o", fillstyle="none", **MISSING)
+            ax.annotate(f"{diff:+.1f}, CI n/a", (diff, y), xytext=(0, 7), **ABOVE)
+            continue
+        ci95, wide = (
+            ("95% CI", f"Bonferroni CI ({len(points)} comparisons)")
+            if not labelled
+            else (None, None)
+        )
+        _interval(ax, y, diff, *p["ci95_bonferroni_pp"], label=wide, **WIDE)
+        _interval(ax, y, diff, *p["ci95_pp"], label=ci95, **CI95)
+        ax.annotate(f"{diff:+.1f}", (diff, y), xytext=(0, 7), **ABOVE)
+        labelled = True
+    ax.axvline(0, color="#333333", linewidth=0.8)
+    ax.margins(x=0.1)  # room for the value printed above a point at an edge
+    if all(p["diff_pp"] is None for p in points):
+        ax.set_xlim(-100, 100)
+    ax.set_xlabel(f"gap minus the default's gap (pp, paired; {len(points)} comparisons)")
+    if labelled:  # the 95% interval first: it is the one drawn bold
+        handles, names = ax.get_legend_handles_labels()
+        fig.legend(handles[::-1], names[::-1], loc="outside lower center", ncol=2, frameon=False)
+    data = {"title": title, "model": group.model, "setting": group.setting}
+    return fig, data | {"default_gap_pp": default_gap, "points": points}
+
+
+def section_html(groups: list[SweepGroup], frames: list[pd.DataFrame], figures: Path) -> str:
+    """The page's "Variation sweep" section; every piece of text in it is escaped."""
+    parts = ["<h2>Variation sweep</h2>", _note(EXPLAIN)]
+    for i, (group, frame) in enumerate(zip(groups, frames, strict=True)):
+        parts += [
+            f"<h3>{escape(group.title)}</h3>",
+            figures_html([figures / f"sweep_{i}.png"]),
+            frame_table(frame.drop(columns=["model", "setting"]), "No variation.", f"sweep-{i}"),
+            _note(comparison_note(len(group.comparisons))),
+            *map(_note, group.notes),
+        ]
+    return "\n".join(parts)
+
+
+def _pairs(n: int) -> str:
+    return f"{n} pair" if n == 1 else f"{n} pairs"
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{escape(text)}</p>'
