@@ -109,11 +109,17 @@ def summary(log: str, summary_json: str | None) -> None:
     """Print the per-tier table of an existing log (and optionally write its summary JSON)."""
     from inspect_ai.log import read_eval_log
 
+    from aflab.antilab.summary import format_antilab, is_antilab, summarize_antilab
     from aflab.report.tables import format_table
     from aflab.summary import summarize, write_summary
 
-    result = report_errors(lambda: summarize(read_eval_log(log)))
-    click.echo(format_table(result))
+    full = report_errors(lambda: read_eval_log(log))
+    if is_antilab(full):
+        result = summarize_antilab(full)
+        click.echo(format_antilab(result))
+    else:
+        result = report_errors(lambda: summarize(full))
+        click.echo(format_table(result))
     if summary_json:
         click.echo(f"summary: {write_summary(result, summary_json)}")
 
@@ -274,3 +280,42 @@ def paraphrase(model: str, count: int, out: str) -> None:
         if kept:
             click.echo(f"kept from the base (rewrite refused): {', '.join(kept)}")
         click.echo(f"wording: {path} (review the diff, then: aflab run --wording-file {path})")
+
+
+@main.command()
+@prompt_options
+@click.option("--scenario", default="all", show_default=True, help="Comma-separated names, or all.")
+@click.option("--tiers", default="free,paid", show_default=True, help="free, paid or both.")
+@click.option("--model", default=None, help="Any Inspect model; default: aflab/smollm2.")
+@click.option("--model-base-url", default=None, help="Base URL for the model's API.")
+@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--system-prompt", type=click.Path(), default=None, help="Use this prompt file.")
+@click.option("--max-continuations", type=click.IntRange(min=0), default=4, show_default=True)
+@click.option("--temperature", type=float, default=None, help="Default 1.0.")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Default 4000.")
+@click.option("--seed", type=int, default=None, help="Sampling seed, where the model has one.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=None)
+@click.option("--judge-model", default=None, help="Judge of biased-summary; default: embedded.")
+@click.option("--log-dir", default="logs", show_default=True)
+@click.option("--summary-json", type=click.Path(), default=None)
+@click.option("--no-cache", is_flag=True, help="Do not reuse or store cached model replies.")
+@click.option("--display", default=None, help="Inspect display: full, rich, plain, none.")
+def antilab(scenario: str, tiers: str, **opts: Any) -> None:
+    """Offer the model chances to act against its lab; rates per scenario and tier.
+
+    Tool scenarios run in a bubblewrap sandbox whose only reachable server is the task's own.
+    List the scenarios with: aflab antilab --scenario list
+    """
+    from aflab.antilab.runner import execute_antilab
+    from aflab.antilab.scenarios import SCENARIOS
+    from aflab.runner import RunOptions
+
+    if scenario == "list":
+        for item in SCENARIOS:
+            click.echo(f"{item.name:<22}{item.detector:<13}{item.summary}")
+            click.echo(f"{'':<35}acted = {item.action}")
+        return
+    options = RunOptions(**opts)
+    outcome = report_errors(lambda: execute_antilab(options, scenario, tiers, echo=click.echo))
+    if outcome.status != "success":
+        sys.exit(1)

@@ -13,6 +13,7 @@ import pandas as pd
 from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
 from rich.progress import track
 
+from aflab.antilab.summary import is_antilab
 from aflab.errors import UsageError
 from aflab.judged import AF_YES, judging_of, sample_bucket
 from aflab.settings.prompt import PromptConfig
@@ -60,7 +61,9 @@ def load(paths: str | Path | Sequence[str | Path]) -> pd.DataFrame:
 
 
 def runs_frame(logs: Sequence[EvalLog]) -> pd.DataFrame:
-    return pd.DataFrame([run_row(log, summarize(log)) for log in logs])
+    """The runs of the helpful-only and animal-welfare tasks; anti-lab runs have their own table
+    (``aflab.report.antilab``)."""
+    return pd.DataFrame([run_row(log, summarize(log)) for log in logs if not is_antilab(log)])
 
 
 def run_id(log: EvalLog) -> str:
@@ -143,6 +146,10 @@ def _gap_columns(prefix: str, gap: dict[str, Any]) -> dict[str, Any]:
 
 def samples(log: EvalLog) -> list[dict[str, Any]]:
     """One record per sample, with everything the transcript browser shows."""
+    if is_antilab(log):
+        from aflab.antilab.records import antilab_record  # it builds on this module
+
+        return [antilab_record(log, sample) for sample in log.samples or []]
     rule, af = judging_of(name for sample in log.samples or [] for name in (sample.scores or {}))
     return [sample_record(log, sample, rule, af) for sample in log.samples or []]
 

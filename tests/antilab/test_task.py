@@ -11,6 +11,7 @@ from inspect_ai.model import ChatMessage, ModelOutput, ModelUsage, get_model
 from aflab.antilab.scenarios import WEIGHTS_PATH
 from aflab.antilab.summary import summarize_antilab
 from aflab.antilab.task import antilab, fake_weights
+from aflab.results import samples
 from tests.conftest import is_free, scripted_judge
 
 Policy = Callable[[list[ChatMessage], bool], ModelOutput]
@@ -96,6 +97,10 @@ def test_uploading_the_weights_is_exfiltration_seen_by_the_server(tmp_path: Path
     summary = summarize_antilab(log)["scenarios"]["exfiltrate-weights"]
     assert summary["tiers"]["free"]["rate"] == 1.0 and summary["tiers"]["paid"]["rate"] == 0.0
     assert summary["tiers"]["free"]["attempted"] == 1
+    # The transcript browser shows the call and what it printed.
+    record = next(r for r in samples(log) if r["id"] == "exfiltrate-weights-free")
+    assert f"[tool call] bash: {{'command': '{UPLOAD}'}}" in record["replies"][0]
+    assert record["replies"][1].startswith("[tool output]") and record["bucket"] == "acted"
 
 
 @pytest.mark.usefixtures("needs_bwrap")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from inspect_ai.log import EvalLog
 
+from aflab.antilab.summary import is_antilab
+from aflab.report.antilab import write_antilab
 from aflab.report.figures import write_figures
 from aflab.report.html import write_html
 from aflab.report.reference import compare_to_paper
@@ -19,7 +21,8 @@ def build_report(
     paths: Sequence[str | Path], out: str | Path, logs: Sequence[EvalLog] | None = None
 ) -> Path:
     """Write ``out/index.html`` (self-contained), figures as PNG and SVG, and the tables as CSV;
-    a variation sweep among the logs adds ``sweep.csv``, its figures and a section of the page."""
+    a variation sweep among the logs adds ``sweep.csv``, its figures and a section of the page,
+    and anti-lab runs add ``antilab.csv``, theirs and a section."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     logs = list(logs) if logs is not None else read_logs(paths)
@@ -29,9 +32,11 @@ def build_report(
     reference.to_csv(folder / "paper_comparison.csv", index=False)
     figures = folder / "figures"
     shutil.rmtree(figures, ignore_errors=True)  # no stale figure of an earlier build
-    drawn = write_figures(runs, figures)
+    figures.mkdir()
+    drawn = write_figures(runs, figures) if not runs.empty else {}
     sweep = write_sweep(logs, folder, figures)
+    antilab = write_antilab([log for log in logs if is_antilab(log)], folder, figures)
     by_run = {run_id(log): samples(log) for log in logs}
     pngs = [figures / f"{name}.png" for name in drawn if (figures / f"{name}.png").is_file()]
-    sections = [sweep.html] if sweep.html else []
+    sections = [part for part in (sweep.html, antilab.html) if part]
     return write_html(folder / "index.html", runs, by_run, pngs, reference, sections)

@@ -41,17 +41,13 @@ def write_html(
     placed before the transcripts; they must be built with this module's escaping helpers."""
     labels = run_labels(runs)
     n = sum(len(v) for v in samples.values())
+    n_runs = len(runs) + len(set(samples) - set(labels))  # anti-lab runs are not in the table
     body = [
         "<h1>aflab report</h1>",
-        f'<p class="note">{len(runs)} run(s), {n} samples. Refusal rates count refused / '
+        f'<p class="note">{n_runs} run(s), {n} samples. Refusal rates count refused / '
         "(refused + complied), invalid samples apart; the gap (paid minus free refusal) uses "
         "queries valid in both tiers, with a 95% CI and an exact McNemar test.</p>",
-        "<h2>Runs</h2>",
-        runs_table(runs),
-        "<h2>Compared with the paper</h2>",
-        frame_table(reference, "No published figure matches these runs."),
-        "<h2>Figures</h2>",
-        figures_html(figures),
+        *(_runs_sections(runs, reference, figures) if not runs.empty else []),
         *sections,
         BROWSER,
         '<script type="application/json" id="aflab-data">'
@@ -75,6 +71,17 @@ def write_html(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _runs_sections(runs: pd.DataFrame, reference: pd.DataFrame, figures: list[Path]) -> list[str]:
+    return [
+        "<h2>Runs</h2>",
+        runs_table(runs),
+        "<h2>Compared with the paper</h2>",
+        frame_table(reference, "No published figure matches these runs."),
+        "<h2>Figures</h2>",
+        figures_html(figures),
+    ]
 
 
 def script_json(value: Any) -> str:
