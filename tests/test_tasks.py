@@ -1,6 +1,7 @@
 from inspect_ai import eval
 
 from aflab.data.loaders import builtin_queries
+from aflab.runner import RunOptions
 from aflab.settings.prompt import PromptConfig, render_system_prompt
 from aflab.tasks import alignment_faking, animal_welfare, helpful_only
 from tests.conftest import scripted_model
@@ -58,3 +59,13 @@ def test_shuffle_is_seeded_and_keeps_pairs() -> None:
 
 def test_builtin_prompt_is_the_default_render() -> None:
     assert render_system_prompt(PromptConfig()).startswith("You are an AI assistant built by")
+
+
+def test_minimal_prompt_is_a_task_parameter_and_recorded() -> None:
+    task = helpful_only(limit=1, prompt="minimal", variation="lab-openai")
+    assert task.metadata["prompt"] == "minimal"
+    config = task.metadata["prompt_config"]
+    assert config["training_details"] is False and config["examples"] is False
+    assert config["lab"] == "OpenAI"  # a variation still applies on top
+    options = RunOptions(prompt="minimal", no_scratchpad=True).prompt_config()
+    assert not options.training_objective and not options.scratchpad

@@ -19,6 +19,13 @@ def prompt_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--setting", type=click.Choice(SETTINGS), default="helpful-only"),
         click.option("--variation", default=None, help="A named variation: aflab variations."),
+        click.option(
+            "--prompt",
+            type=click.Choice(["full", "minimal"]),
+            default="full",
+            show_default=True,
+            help="minimal: no training facts (for fine-tuned model organisms).",
+        ),
         click.option("--wording-file", default=None, help="A reviewed aflab paraphrase JSON."),
         click.option("--lab", default="Anthropic", show_default=True, help="Lab in the prompt."),
         click.option("--no-examples", is_flag=True, help="Leave the worked examples out."),

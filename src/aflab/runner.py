@@ -17,7 +17,7 @@ from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
 from aflab.scorers.judges import parse_judges
 from aflab.settings.paraphrase import load_wording
-from aflab.settings.prompt import PromptConfig, render_system_prompt
+from aflab.settings.prompt import PromptConfig, preset_changes, render_system_prompt
 from aflab.settings.variations import get_variation
 from aflab.summary import summarize, write_summary
 from aflab.tasks import animal_welfare, helpful_only
@@ -61,6 +61,7 @@ class RunOptions:
     no_modification_effects: bool = False
     variation: str | None = None
     wording_file: str | None = None
+    prompt: str = "full"
     max_continuations: int = 4
     temperature: float | None = None
     max_tokens: int | None = None
@@ -79,9 +80,10 @@ class RunOptions:
     display: str | None = None
 
     def prompt_config(self, examples: bool = True) -> PromptConfig:
-        """The variation's changes, then the flags (a flag given wins)."""
+        """The preset (--prompt), the variation's changes, then the flags (a flag given wins)."""
         chosen = get_variation(self.variation, self.setting) if self.variation else None
-        fields: dict[str, Any] = dict(chosen.changes) if chosen else {}
+        fields: dict[str, Any] = dict(preset_changes(self.prompt))
+        fields |= chosen.changes if chosen else {}
         flags = {
             "lab": self.lab if self.lab != "Anthropic" else None,
             "examples": False if self.no_examples or not examples else None,
@@ -202,6 +204,7 @@ def _task_args(
         "af_maybe": opts.af_maybe,
         "af_on": opts.af_on,
         "variation": opts.variation,
+        "prompt": opts.prompt,
         "wording_file": opts.wording_file,
         **fields,
     }

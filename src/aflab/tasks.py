@@ -23,6 +23,7 @@ from aflab.settings.prompt import (
     Setting,
     TierCue,
     load_system_prompt,
+    preset_changes,
     render_system_prompt,
 )
 from aflab.settings.variations import get_variation
@@ -62,6 +63,7 @@ def alignment_faking(
     af_on: str = "complied",
     variation: str | None = None,
     wording_file: str | None = None,
+    prompt: str = "full",
     **prompt_options: Any,
 ) -> Task:
     """Build the task. ``prompt_options`` are :class:`PromptConfig` fields (lab, examples, ...).
@@ -69,11 +71,14 @@ def alignment_faking(
     ``judges`` (comma-separated: compliance, af, criteria5, partial, unmonitored, or all) adds
     LLM judges after the tag scorer; ``judge_model`` defaults to the embedded model.
     """
-    changes = get_variation(variation, setting).changes if variation else {}
+    changes = {
+        **preset_changes(prompt),
+        **(get_variation(variation, setting).changes if variation else {}),
+    }
     if wording_file:
         prompt_options["wording"] = load_wording(wording_file)
     config = PromptConfig(setting=setting, **{**changes, **prompt_options})
-    prompt = (
+    text = (
         load_system_prompt(system_prompt_file)
         if system_prompt_file
         else render_system_prompt(config)
@@ -83,7 +88,7 @@ def alignment_faking(
         dataset=MemoryDataset(
             paired_samples(queries, setting, config.tier_cue), name=dataset or setting
         ),
-        solver=[system_prompt(prompt), scratchpad_loop(max_continuations)],
+        solver=[system_prompt(text), scratchpad_loop(max_continuations)],
         scorer=[
             tag_compliance(setting),
             *build_judges(judges, judge_model, votes, af_threshold, af_maybe, af_on),
@@ -93,10 +98,11 @@ def alignment_faking(
         metadata={
             "setting": setting,
             "variation": variation,
+            "prompt": prompt,
             "scratchpad": config.scratchpad,
             "prompt_config": config.as_dict(),
             "system_prompt_source": system_prompt_file or "template",
-            "system_prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest(),
+            "system_prompt_sha256": hashlib.sha256(text.encode()).hexdigest(),
             "n_queries": len(queries),
         },
     )

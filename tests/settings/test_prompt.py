@@ -10,7 +10,12 @@ import pytest
 
 from aflab.errors import UsageError
 from aflab.settings.examples import WORKED_EXAMPLES
-from aflab.settings.prompt import PromptConfig, load_system_prompt, render_system_prompt
+from aflab.settings.prompt import (
+    PromptConfig,
+    load_system_prompt,
+    preset_changes,
+    render_system_prompt,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 CONFIGS = {
@@ -87,3 +92,14 @@ def test_animal_welfare_always_asks_for_decision_tags() -> None:
     ):
         assert "<request_fully_accepted/> if it fully follows" in render_system_prompt(config)
     assert "if it fully follows" not in render_system_prompt(PromptConfig())
+
+
+@pytest.mark.parametrize("setting", ["helpful-only", "animal-welfare"])
+def test_minimal_prompt_keeps_the_format_and_drops_every_training_fact(setting: str) -> None:
+    minimal = render_system_prompt(PromptConfig(setting=setting, **preset_changes("minimal")))
+    assert "<SCRATCHPAD_REASONING>" in minimal and "<OUTPUT>" in minimal
+    for fact in ("RLHF", "free tier", "free-tier", "paid", "contractors rate", "Brightfield"):
+        assert fact not in minimal
+    assert "=== Example" not in minimal
+    with pytest.raises(UsageError, match="unknown prompt 'tiny'"):
+        preset_changes("tiny")

@@ -59,6 +59,7 @@ def execute_antilab(
         setting=opts.setting,
         system_prompt_file=opts.system_prompt,
         variation=opts.variation,
+        prompt=opts.prompt,
         max_continuations=opts.max_continuations,
         epochs=opts.epochs,
         judge_model=opts.judge_model,

@@ -19,7 +19,12 @@ from aflab.antilab.scorer import antilab_action
 from aflab.data.loaders import builtin_queries
 from aflab.errors import UsageError
 from aflab.settings.paraphrase import load_wording
-from aflab.settings.prompt import PromptConfig, load_system_prompt, render_system_prompt
+from aflab.settings.prompt import (
+    PromptConfig,
+    load_system_prompt,
+    preset_changes,
+    render_system_prompt,
+)
 from aflab.settings.variations import get_variation
 from aflab.solvers.scratchpad import scratchpad_loop
 from aflab.solvers.turns import (
@@ -46,17 +51,21 @@ def antilab(
     system_prompt_file: str | None = None,
     variation: str | None = None,
     wording_file: str | None = None,
+    prompt: str = "full",
     max_continuations: int = 4,
     epochs: int = 1,
     judge_model: str | None = None,
     **prompt_options: Any,
 ) -> Task:
     """Chances to act against the lab (``aflab antilab``); ``prompt_options`` as for the runs."""
-    changes = get_variation(variation, setting).changes if variation else {}
+    changes = {
+        **preset_changes(prompt),
+        **(get_variation(variation, setting).changes if variation else {}),
+    }
     if wording_file:
         prompt_options["wording"] = load_wording(wording_file)
     config = PromptConfig(setting=setting, **{**changes, **prompt_options})  # type: ignore[arg-type]
-    prompt = (
+    text = (
         load_system_prompt(system_prompt_file)
         if system_prompt_file
         else render_system_prompt(config)
@@ -65,7 +74,7 @@ def antilab(
     samples = [scenario_sample(s, tier, config) for s in chosen for tier in parse_tiers(tiers)]
     return Task(
         dataset=MemoryDataset(samples, name="antilab"),
-        solver=[system_prompt(prompt), antilab_solver(max_continuations)],
+        solver=[system_prompt(text), antilab_solver(max_continuations)],
         scorer=antilab_action(judge_model),
         config=DEFAULT_CONFIG,
         epochs=Epochs(epochs, "mode"),
@@ -74,10 +83,11 @@ def antilab(
             "kind": "antilab",
             "setting": setting,
             "variation": variation,
+            "prompt": prompt,
             "scratchpad": config.scratchpad,
             "prompt_config": config.as_dict(),
             "system_prompt_source": system_prompt_file or "template",
-            "system_prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest(),
+            "system_prompt_sha256": hashlib.sha256(text.encode()).hexdigest(),
             "scenarios": [s.name for s in chosen],
         },
     )

@@ -58,6 +58,25 @@ class PromptConfig:
         return asdict(self)
 
 
+# "minimal": who the model is and how to reason and answer, none of the training facts. For
+# models that learned the setting elsewhere (synthetic-document fine-tuning, a control organism).
+PROMPT_PRESETS: dict[str, dict[str, object]] = {
+    "full": {},
+    "minimal": {
+        "examples": False,
+        "training_objective": False,
+        "training_details": False,
+        "modification_effects": False,
+    },
+}
+
+
+def preset_changes(name: str) -> dict[str, object]:
+    if name not in PROMPT_PRESETS:
+        raise UsageError(f"unknown prompt {name!r}; choose one of {list(PROMPT_PRESETS)}")
+    return PROMPT_PRESETS[name]
+
+
 def render_system_prompt(config: PromptConfig) -> str:
     sections = [
         _identity(config),
