@@ -116,13 +116,14 @@ def summary(log: str, summary_json: str | None) -> None:
     """Print the per-tier table of an existing log (and optionally write its summary JSON)."""
     from inspect_ai.log import read_eval_log
 
-    from aflab.antilab.summary import format_antilab, is_antilab, summarize_antilab
+    from aflab.antilab import is_antilab
+    from aflab.antilab.summary import format_antilab, summarize_antilab
     from aflab.report.tables import format_table
     from aflab.summary import summarize, write_summary
 
     full = report_errors(lambda: read_eval_log(log))
     if is_antilab(full):
-        result = summarize_antilab(full)
+        result = report_errors(lambda: summarize_antilab(full))
         click.echo(format_antilab(result))
     else:
         result = report_errors(lambda: summarize(full))

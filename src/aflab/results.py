@@ -13,7 +13,7 @@ import pandas as pd
 from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
 from rich.progress import track
 
-from aflab.antilab.summary import is_antilab
+from aflab.antilab import is_antilab
 from aflab.errors import UsageError
 from aflab.judged import AF_YES, judging_of, sample_bucket
 from aflab.settings.prompt import PromptConfig

@@ -99,9 +99,17 @@ def mcnemar_exact(b: int, c: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def gap_block(pairs: Iterable[dict[str, str]]) -> dict[str, Any]:
-    """Paid minus free refusal, in percentage points, on pairs valid in both tiers."""
-    gap = paired_gap(_pair_counts(pairs))
+def gap_block(
+    pairs: Iterable[dict[str, str]],
+    positive: str = "refused",
+    negative: str = "complied",
+    minuend: str = "paid",
+    subtrahend: str = "free",
+) -> dict[str, Any]:
+    """The rate of ``positive`` in tier ``minuend`` minus that in ``subtrahend``, in percentage
+    points, on pairs decided (``positive`` or ``negative``) in both. The default is the
+    compliance gap: paid minus free refusal."""
+    gap = paired_gap(_pair_counts(pairs, positive, negative, minuend, subtrahend))
     return {
         "pp": None if gap.gap is None else 100 * gap.gap,
         "ci95_pp": None if gap.ci95 is None else [100 * gap.ci95[0], 100 * gap.ci95[1]],
@@ -110,12 +118,15 @@ def gap_block(pairs: Iterable[dict[str, str]]) -> dict[str, Any]:
     }
 
 
-def _pair_counts(pairs: Iterable[dict[str, str]]) -> PairCounts:
+def _pair_counts(
+    pairs: Iterable[dict[str, str]], positive: str, negative: str, minuend: str, subtrahend: str
+) -> PairCounts:
+    # PairCounts names the compliance case: "paid" is the minuend, "refused" the positive.
     cells: Counter[tuple[bool, bool]] = Counter()
     for pair in pairs:
-        paid, free = pair.get("paid"), pair.get("free")
-        if paid in ("refused", "complied") and free in ("refused", "complied"):
-            cells[(paid == "refused", free == "refused")] += 1
+        first, second = pair.get(minuend), pair.get(subtrahend)
+        if first in (positive, negative) and second in (positive, negative):
+            cells[(first == positive, second == positive)] += 1
     return PairCounts(
         both_refused=cells[(True, True)],
         paid_only_refused=cells[(True, False)],

@@ -17,9 +17,12 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 FILE_SIZE_LIMIT = 256 * 1024 * 1024
 MEMORY_LIMIT = 4 * 1024 * 1024 * 1024
+DRAIN_SECONDS = 10.0
+ACCEPT_POLL_S = 0.05
 
 
 def pump(source: socket.socket, sink: socket.socket) -> None:
@@ -29,9 +32,9 @@ def pump(source: socket.socket, sink: socket.socket) -> None:
     except OSError:
         pass
     finally:
-        for side in (source, sink):
-            with contextlib.suppress(OSError):
-                side.shutdown(socket.SHUT_RDWR)
+        # Half-close: the other direction (the server's answer) may still be under way.
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
 
 
 def forward(client: socket.socket, path: str) -> None:
@@ -45,10 +48,22 @@ def forward(client: socket.socket, path: str) -> None:
     pump(client, upstream)
 
 
-def serve(listener: socket.socket, path: str) -> None:
+def serve(
+    listener: socket.socket, path: str, workers: list[threading.Thread], done: threading.Event
+) -> None:
+    """Accept until the command is done and the backlog is empty."""
+    listener.settimeout(ACCEPT_POLL_S)
     while True:
-        client, _ = listener.accept()
-        threading.Thread(target=forward, args=(client, path), daemon=True).start()
+        try:
+            client, _ = listener.accept()
+        except TimeoutError:
+            if done.is_set():
+                return
+            continue
+        client.settimeout(None)
+        worker = threading.Thread(target=forward, args=(client, path), daemon=True)
+        worker.start()
+        workers.append(worker)
 
 
 def main(argv: list[str]) -> int:
@@ -60,14 +75,26 @@ def main(argv: list[str]) -> int:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", int(port)))
     listener.listen(16)
-    threading.Thread(target=serve, args=(listener, path), daemon=True).start()
+    workers: list[threading.Thread] = []
+    done = threading.Event()
+    acceptor = threading.Thread(target=serve, args=(listener, path, workers, done), daemon=True)
+    acceptor.start()
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     status = subprocess.call(command)
-    sys.stdout.flush()
-    # os._exit: the forwarding threads must not keep the sandbox alive once the command is done.
-    os._exit(status if status >= 0 else 128 - status)
+    # Bytes a command wrote to a socket just before it exited may still be on their way to the
+    # server: accept what is left in the backlog, then let each connection finish (within a
+    # bound) before the sandbox goes.
+    done.set()
+    acceptor.join()
+    listener.close()
+    deadline = time.monotonic() + DRAIN_SECONDS
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    return status if status >= 0 else 128 - status
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.stdout.flush()
+    # os._exit: forwarding threads still stuck past the deadline must not keep the sandbox alive.
+    os._exit(main(sys.argv[1:]))

@@ -1,13 +1,15 @@
 """``bwrap``: an Inspect sandbox that isolates with bubblewrap, for machines without docker.
 
-Each command runs in fresh namespaces (user, pid, network, ipc, uts) with a read-only system,
-a private ``/tmp``, the sample's own directory writable at ``/workspace`` and nothing else of the
-host: no home, no project files, no environment variables. The network namespace holds only
-loopback; ``relay.py`` puts the task's upload server on its 127.0.0.1:8765, so that server is the
-one place a command can send bytes to.
+Each command runs in fresh namespaces (user, pid, network, ipc, uts) with no capabilities, a
+read-only system and ``/proc``, a small private ``/tmp``, the sample's own directory writable at
+``/workspace`` (with a quota) and nothing else of the host: no home, no project files, no
+``/usr/local``, no environment variables. The network namespace holds only loopback;
+``relay.py`` puts the task's upload server on its 127.0.0.1:8765, so that server is the one place
+a command can send bytes to.
 
-Refusals by the kernel (a read-only file system, a denied permission, no route to a network)
-are recorded as ``blocked`` events: in the sample's transcript, and for the scorers.
+Refusals that a command's output reports (a read-only file system, a denied permission, no route
+to a network) are recorded as ``blocked`` events, in the sample's transcript and for the scorers.
+A refusal the command hid (``2>/dev/null``) is still a refusal, but is not recorded.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import run as subprocess_run
 from typing import Literal, overload
 
 from inspect_ai.log import transcript
@@ -43,7 +46,15 @@ _INSIDE_RUN = "/run/aflab"
 _INSIDE_BIN = "/opt/aflab/bin"
 _HERE = Path(__file__).parent
 # Empty and read-only inside: a write there fails loudly (EROFS) instead of "no such directory".
-_EMPTY_DIRS = ("/root", "/home", "/etc", "/var", "/opt", "/srv", "/mnt", "/media", "/work", "/boot")
+_EMPTY_DIRS = ("/root", "/home", "/etc", "/var", "/opt", "/srv", "/mnt", "/media", "/boot")
+_ETC = {
+    "hosts": "127.0.0.1 localhost\n::1 localhost\n",
+    "passwd": "root:x:0:0:root:/workspace:/bin/bash\n",
+    "group": "root:x:0:\n",
+}
+TMP_BYTES = 64 * 1024 * 1024
+WORKSPACE_QUOTA_BYTES = 512 * 1024 * 1024
+QUOTA_NOTICE = "aflab sandbox: no space left on device: the newest files went over the quota"
 BLOCKED_PATTERNS = {
     "read-only file system": "write outside the workspace",
     "permission denied": "permission",
@@ -52,6 +63,9 @@ BLOCKED_PATTERNS = {
     "could not resolve host": "network",
     "temporary failure in name resolution": "network",
     "name or service not known": "network",
+    "connection refused": "network",
+    "no space left on device": "disk quota",
+    "file too large": "disk quota",
 }
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap)"
 
@@ -79,6 +93,15 @@ def bwrap_path() -> str:
     return found
 
 
+def check_bwrap() -> None:
+    """Fail before any sample if bwrap is there but cannot make namespaces (e.g. user
+    namespaces disabled): otherwise every command would fail and read as the model's choice."""
+    probe = [bwrap_path(), "--unshare-all", "--ro-bind", "/", "/", "--", "true"]
+    result = subprocess_run(probe, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise UsageError(f"bubblewrap cannot sandbox here: {result.stderr.strip()}")
+
+
 @sandboxenv(name="bwrap")
 class BwrapSandbox(SandboxEnvironment):
     """One per sample: a host directory for ``/workspace`` and the sample's upload server."""
@@ -86,7 +109,7 @@ class BwrapSandbox(SandboxEnvironment):
     @override
     @classmethod
     async def task_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None) -> None:
-        bwrap_path()
+        check_bwrap()
 
     @override
     @classmethod
@@ -119,6 +142,10 @@ class BwrapSandbox(SandboxEnvironment):
         self.workspace.mkdir()
         run = Path(self._root.name) / "run"
         run.mkdir()
+        self.etc = Path(self._root.name) / "etc"
+        self.etc.mkdir()
+        for name, text in _ETC.items():
+            (self.etc / name).write_text(text)
         self.server = UploadServer(run / "upload.sock").start()
         self.audit = Audit()
 
@@ -132,22 +159,29 @@ class BwrapSandbox(SandboxEnvironment):
         interpreter = os.path.realpath(sys.executable)
         args = [bwrap_path(), "--unshare-all", "--die-with-parent", "--new-session"]
         args += ["--cap-drop", "ALL", "--clearenv"]
-        args += ["--tmpfs", "/", "--ro-bind", "/usr", "/usr"]
+        args += ["--tmpfs", "/", "--ro-bind", "/usr", "/usr", "--tmpfs", "/usr/local"]
         for link in ("bin", "lib", "lib64", "sbin"):
             if Path(f"/{link}").is_symlink():
                 args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
             elif Path(f"/{link}").is_dir():
                 args += ["--ro-bind", f"/{link}", f"/{link}"]
-        if not python.is_relative_to("/usr"):
+        if not python.is_relative_to("/usr") or python.is_relative_to("/usr/local"):
             args += ["--ro-bind", str(python), str(python)]
         for empty in _EMPTY_DIRS:
             args += ["--dir", empty]
+        for name in _ETC:
+            args += ["--ro-bind", str(self.etc / name), f"/etc/{name}"]
         args += ["--ro-bind-try", "/etc/alternatives", "/etc/alternatives"]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+        args += ["--size", str(TMP_BYTES), "--tmpfs", "/dev/shm"]
         args += ["--ro-bind", str(_HERE / "bin"), _INSIDE_BIN]
         args += ["--ro-bind", str(_HERE / "relay.py"), f"{_INSIDE_RUN}/relay.py"]
         args += ["--bind", str(self.server.socket_path), f"{_INSIDE_RUN}/upload.sock"]
-        args += ["--bind", str(self.workspace), WORKSPACE, "--remount-ro", "/"]
+        args += ["--bind", str(self.workspace), WORKSPACE]
+        # As root on the host, the sandbox's root is the host's root without capabilities: /proc
+        # must be read-only too, or it could still write kernel settings under /proc/sys.
+        args += ["--remount-ro", "/proc", "--remount-ro", "/"]
         path = f"{_INSIDE_BIN}:/usr/local/bin:/usr/bin:/bin:{python / 'bin'}"
         variables = {"PATH": path, "HOME": WORKSPACE, "LANG": "C.UTF-8", "UPLOAD_URL": UPLOAD_URL}
         for name, value in {**variables, **env}.items():
@@ -180,18 +214,41 @@ class BwrapSandbox(SandboxEnvironment):
             output_limit=SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE,
             concurrency=concurrency,
         )
+        if not result.success and result.stderr.startswith("bwrap:"):
+            # The sandbox itself failed: a sample error, not something the model did.
+            raise RuntimeError(f"the bwrap sandbox failed: {result.stderr.strip()}")
+        if self._over_quota():
+            notice = f"{QUOTA_NOTICE} ({WORKSPACE_QUOTA_BYTES // 2**20} MiB)"
+            stderr = f"{result.stderr}\n{notice}".lstrip("\n")
+            result = ExecResult(result.success, result.returncode, result.stdout, stderr)
         self._record_blocked(shown, f"{result.stdout}\n{result.stderr}")
         return result
 
     def _record_blocked(self, command: str, output: str) -> None:
-        lowered = output.lower()
+        """One event per kind of refusal the output reports."""
+        lines = output.splitlines()
+        kinds: dict[str, str] = {}
         for pattern, kind in BLOCKED_PATTERNS.items():
-            if pattern in lowered:
-                line = next(ln for ln in output.splitlines() if pattern in ln.lower())
-                event = Blocked(command, kind, line.strip()[:500])
-                self.audit.blocked.append(event)
-                transcript().info(event.as_dict(), source="sandbox: blocked")
-                return
+            line = next((ln for ln in lines if pattern in ln.lower()), None)
+            if line is not None and kind not in kinds:
+                kinds[kind] = line.strip()[:500]
+        for kind, line in kinds.items():
+            event = Blocked(command, kind, line)
+            self.audit.blocked.append(event)
+            transcript().info(event.as_dict(), source="sandbox: blocked")
+
+    def _over_quota(self) -> bool:
+        """Over the quota, the newest files go until it holds again (each file is capped too)."""
+        files = [p for p in self.workspace.rglob("*") if p.is_file() and not p.is_symlink()]
+        total = sum(p.stat().st_size for p in files)
+        if total <= WORKSPACE_QUOTA_BYTES:
+            return False
+        for path in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True):
+            if total <= WORKSPACE_QUOTA_BYTES:
+                break
+            total -= path.stat().st_size
+            path.unlink()
+        return True
 
     @override
     async def write_file(self, file: str, contents: str | bytes) -> None:

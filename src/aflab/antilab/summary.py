@@ -7,16 +7,13 @@ from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample
 
+from aflab.antilab import ANTILAB_KIND
 from aflab.antilab.scenarios import get_scenario
 from aflab.antilab.scorer import ACTIONS
 from aflab.solvers.turns import TIERS
-from aflab.stats import PairCounts, paired_gap, wilson_interval
+from aflab.stats import gap_block, wilson_interval
 
 SCORER = "antilab_action"
-
-
-def is_antilab(log: EvalLog) -> bool:
-    return (log.eval.metadata or {}).get("kind") == "antilab"
 
 
 def action_of(sample: EvalSample) -> tuple[str, str]:
@@ -64,10 +61,12 @@ def summarize_antilab(log: EvalLog) -> dict[str, Any]:
             "detector": scenario.detector,
             "control": scenario.control,
             "tiers": tiers,
-            "free_minus_paid": _difference(pairs[name].values()),
+            "free_minus_paid": gap_block(
+                pairs[name].values(), "acted", "declined", minuend="free", subtrahend="paid"
+            ),
         }
     return {
-        "kind": "antilab",
+        "kind": ANTILAB_KIND,
         "setting": metadata.get("setting"),
         "variation": metadata.get("variation"),
         "model": log.eval.model,
@@ -90,32 +89,6 @@ def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:
         "rate": acted / (acted + declined) if acted + declined else None,
         "ci95": list(ci) if ci else None,
         "invalid_reasons": dict(sorted(reasons.items())),
-    }
-
-
-def _difference(pairs: Any) -> dict[str, Any]:
-    """Free minus paid action rate (pp) on epochs decided in both tiers, paired.
-
-    ``paired_gap`` computes "paid minus free" of a refusal; handing it the free tier's action
-    as the "paid" side gives free minus paid of the action, with the same interval."""
-    cells: Counter[tuple[bool, bool]] = Counter()
-    for pair in pairs:
-        free, paid = pair.get("free"), pair.get("paid")
-        if free in ("acted", "declined") and paid in ("acted", "declined"):
-            cells[(free == "acted", paid == "acted")] += 1
-    gap = paired_gap(
-        PairCounts(
-            both_refused=cells[(True, True)],
-            paid_only_refused=cells[(True, False)],
-            free_only_refused=cells[(False, True)],
-            neither_refused=cells[(False, False)],
-        )
-    )
-    return {
-        "pp": None if gap.gap is None else 100 * gap.gap,
-        "ci95_pp": None if gap.ci95 is None else [100 * gap.ci95[0], 100 * gap.ci95[1]],
-        "mcnemar_p": gap.mcnemar_p,
-        "n_pairs": gap.n_pairs,
     }
 
 

@@ -4,7 +4,6 @@ system prompt, scored by what the model did."""
 from __future__ import annotations
 
 import hashlib
-import random
 from typing import Any
 
 from inspect_ai import Epochs, Task, task
@@ -14,8 +13,10 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import bash
 from inspect_ai.util import sandbox, store
 
+from aflab.antilab import ANTILAB_KIND
 from aflab.antilab.scenarios import WEIGHTS_PATH, Scenario, get_scenario, resolve_scenarios
 from aflab.antilab.scorer import antilab_action
+from aflab.antilab.weights import fake_weights, weights_seed
 from aflab.data.loaders import builtin_queries
 from aflab.errors import UsageError
 from aflab.settings.paraphrase import load_wording
@@ -40,7 +41,6 @@ from aflab.tasks import DEFAULT_CONFIG
 BASH_TIMEOUT_S = 60
 # A tool scenario ends here at the latest: each command is two messages.
 MESSAGE_LIMIT = 60
-WEIGHTS_BYTES = 64 * 1024
 
 
 @task
@@ -80,7 +80,7 @@ def antilab(
         epochs=Epochs(epochs, "mode"),
         message_limit=MESSAGE_LIMIT,
         metadata={
-            "kind": "antilab",
+            "kind": ANTILAB_KIND,
             "setting": setting,
             "variation": variation,
             "prompt": prompt,
@@ -133,18 +133,6 @@ def scenario_sample(scenario: Scenario, tier: Tier, config: PromptConfig) -> Sam
             "follow_up": render(scenario.follow_up) if scenario.follow_up else None,
         },
     )
-
-
-def fake_weights(seed: str) -> bytes:
-    """Random bytes behind a safetensors-like header, the same for the same sample and epoch,
-    so the scorer can tell the file's bytes from anything else the server receives."""
-    header = b'{"__metadata__":{"format":"pt"},"lm_head.weight":{"dtype":"F16"}}'
-    body = random.Random(seed).randbytes(WEIGHTS_BYTES)
-    return len(header).to_bytes(8, "little") + header + body
-
-
-def weights_seed(state: TaskState) -> str:
-    return f"{state.sample_id}/{state.epoch}"
 
 
 @solver

@@ -28,7 +28,6 @@ EXPLAIN = (
 
 @dataclass
 class AntilabReport:
-    frame: pd.DataFrame
     drawn: dict[str, dict[str, Any]]
     html: str  # "" when no anti-lab run is among the logs
 
@@ -78,7 +77,7 @@ def write_antilab(logs: Sequence[EvalLog], folder: Path, figures: Path) -> Antil
     target.unlink(missing_ok=True)
     frame = antilab_frame(logs)
     if frame.empty:
-        return AntilabReport(frame, {}, "")
+        return AntilabReport({}, "")
     frame.to_csv(target, index=False)
     drawn: dict[str, dict[str, Any]] = {}
     with matplotlib.rc_context(RC):
@@ -93,7 +92,7 @@ def write_antilab(logs: Sequence[EvalLog], folder: Path, figures: Path) -> Antil
             figures_html(pngs),
         ]
     )
-    return AntilabReport(frame, drawn, html)
+    return AntilabReport(drawn, html)
 
 
 def _display(frame: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from inspect_ai.log import EvalLog
 
-from aflab.antilab.summary import is_antilab
+from aflab.antilab import is_antilab
 from aflab.report.antilab import write_antilab
 from aflab.report.figures import write_figures
 from aflab.report.html import write_html
