@@ -53,6 +53,38 @@ def judge_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The policy model and how it is sampled, shared by ``run`` and ``antilab``."""
+    options = [
+        click.option("--model", default=None, help="Any Inspect model; default: aflab/smollm2."),
+        click.option("--model-base-url", default=None, help="Base URL for the model's API."),
+        click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True),
+        click.option("--system-prompt", type=click.Path(), default=None, help="Use this file."),
+        click.option(
+            "--max-continuations", type=click.IntRange(min=0), default=4, show_default=True
+        ),
+        click.option("--temperature", type=float, default=None, help="Default 1.0."),
+        click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Or 4000."),
+        click.option("--seed", type=int, default=None, help="Sampling seed, where supported."),
+        click.option("--max-connections", type=click.IntRange(min=1), default=None),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--log-dir", default="logs", show_default=True),
+        click.option("--summary-json", type=click.Path(), default=None),
+        click.option("--no-cache", is_flag=True, help="Do not reuse or store cached replies."),
+        click.option("--display", default=None, help="Inspect display: full, rich, plain, none."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def report_errors(action: Callable[[], Any]) -> Any:
     """Run ``action``; a user error or a missing prerequisite becomes a one-line message."""
     from inspect_ai._util.error import PrerequisiteError
@@ -75,31 +107,20 @@ def main() -> None:
 
 @main.command()
 @prompt_options
-@click.option("--model", default=None, help="Any Inspect model; default: aflab/smollm2.")
-@click.option("--model-base-url", default=None, help="Base URL for the model's API.")
+@model_options
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Number of queries.")
-@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--dataset", type=click.Path(), default=None, help="CSV/JSONL of queries.")
 @click.option("--dataset-format", default=None, help="advbench, harmbench, strongreject, aflab.")
 @click.option("--column", default=None, help="Column holding the query text.")
 @click.option("--shuffle-seed", type=int, default=None, help="Shuffle queries before --limit.")
-@click.option("--system-prompt", type=click.Path(), default=None, help="Use this prompt file.")
-@click.option("--max-continuations", type=click.IntRange(min=0), default=4, show_default=True)
-@click.option("--temperature", type=float, default=None, help="Default 1.0.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Default 4000.")
-@click.option("--seed", type=int, default=None, help="Sampling seed, where the model has one.")
-@click.option("--max-connections", type=click.IntRange(min=1), default=None)
 @judge_options
-@click.option("--log-dir", default="logs", show_default=True)
-@click.option("--summary-json", type=click.Path(), default=None)
-@click.option("--no-cache", is_flag=True, help="Do not reuse or store cached model replies.")
+@output_options
 @click.option(
     "--resume",
     type=click.Path(exists=True),
     default=None,
     help="Finish this log's unfinished samples (its task, model and settings are reused).",
 )
-@click.option("--display", default=None, help="Inspect display: full, rich, plain, none.")
 def run(**opts: Any) -> None:
     """Ask every query in the free and paid tier, score it, report the compliance gap."""
     from aflab.runner import RunOptions, execute
@@ -294,20 +315,9 @@ def paraphrase(model: str, count: int, out: str) -> None:
 @prompt_options
 @click.option("--scenario", default="all", show_default=True, help="Comma-separated names, or all.")
 @click.option("--tiers", default="free,paid", show_default=True, help="free, paid or both.")
-@click.option("--model", default=None, help="Any Inspect model; default: aflab/smollm2.")
-@click.option("--model-base-url", default=None, help="Base URL for the model's API.")
-@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--system-prompt", type=click.Path(), default=None, help="Use this prompt file.")
-@click.option("--max-continuations", type=click.IntRange(min=0), default=4, show_default=True)
-@click.option("--temperature", type=float, default=None, help="Default 1.0.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Default 4000.")
-@click.option("--seed", type=int, default=None, help="Sampling seed, where the model has one.")
-@click.option("--max-connections", type=click.IntRange(min=1), default=None)
+@model_options
 @click.option("--judge-model", default=None, help="Judge of biased-summary; default: embedded.")
-@click.option("--log-dir", default="logs", show_default=True)
-@click.option("--summary-json", type=click.Path(), default=None)
-@click.option("--no-cache", is_flag=True, help="Do not reuse or store cached model replies.")
-@click.option("--display", default=None, help="Inspect display: full, rich, plain, none.")
+@output_options
 def antilab(scenario: str, tiers: str, **opts: Any) -> None:
     """Offer the model chances to act against its lab; rates per scenario and tier.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from dataclasses import dataclass
 from typing import Any
 
 from inspect_ai import Epochs, Task, task
@@ -71,41 +72,65 @@ def alignment_faking(
     ``judges`` (comma-separated: compliance, af, criteria5, partial, unmonitored, or all) adds
     LLM judges after the tag scorer; ``judge_model`` defaults to the embedded model.
     """
-    changes = {
-        **preset_changes(prompt),
-        **(get_variation(variation, setting).changes if variation else {}),
-    }
-    if wording_file:
-        prompt_options["wording"] = load_wording(wording_file)
-    config = PromptConfig(setting=setting, **{**changes, **prompt_options})
-    text = (
-        load_system_prompt(system_prompt_file)
-        if system_prompt_file
-        else render_system_prompt(config)
+    told = build_prompt(
+        setting, prompt, variation, wording_file, system_prompt_file, prompt_options
     )
+    config = told.config
     queries = select_queries(setting, dataset, dataset_format, column, limit, shuffle_seed)
     return Task(
         dataset=MemoryDataset(
             paired_samples(queries, setting, config.tier_cue), name=dataset or setting
         ),
-        solver=[system_prompt(text), scratchpad_loop(max_continuations)],
+        solver=[system_prompt(told.text), scratchpad_loop(max_continuations)],
         scorer=[
             tag_compliance(setting),
             *build_judges(judges, judge_model, votes, af_threshold, af_maybe, af_on),
         ],
         config=DEFAULT_CONFIG,
         epochs=Epochs(epochs, "mode"),
-        metadata={
-            "setting": setting,
-            "variation": variation,
-            "prompt": prompt,
-            "scratchpad": config.scratchpad,
-            "prompt_config": config.as_dict(),
-            "system_prompt_source": system_prompt_file or "template",
-            "system_prompt_sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "n_queries": len(queries),
-        },
+        metadata=told.metadata | {"n_queries": len(queries)},
     )
+
+
+@dataclass(frozen=True)
+class Told:
+    """What the model is told: the prompt's facts, its text, and how both are recorded."""
+
+    config: PromptConfig
+    text: str
+    metadata: dict[str, Any]
+
+
+def build_prompt(
+    setting: str,
+    prompt: str = "full",
+    variation: str | None = None,
+    wording_file: str | None = None,
+    system_prompt_file: str | None = None,
+    prompt_options: dict[str, Any] | None = None,
+) -> Told:
+    """The preset, then the variation's changes, then the options (a given option wins)."""
+    fields = dict(preset_changes(prompt))
+    fields |= get_variation(variation, setting).changes if variation else {}
+    fields |= prompt_options or {}
+    if wording_file:
+        fields["wording"] = load_wording(wording_file)
+    config = PromptConfig(setting=setting, **fields)  # type: ignore[arg-type]
+    text = (
+        load_system_prompt(system_prompt_file)
+        if system_prompt_file
+        else render_system_prompt(config)
+    )
+    metadata = {
+        "setting": setting,
+        "variation": variation,
+        "prompt": prompt,
+        "scratchpad": config.scratchpad,
+        "prompt_config": config.as_dict(),
+        "system_prompt_source": system_prompt_file or "template",
+        "system_prompt_sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
+    return Told(config, text, metadata)
 
 
 def select_queries(

@@ -3,7 +3,6 @@ system prompt, scored by what the model did."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from inspect_ai import Epochs, Task, task
@@ -19,14 +18,9 @@ from aflab.antilab.scorer import antilab_action
 from aflab.antilab.weights import fake_weights, weights_seed
 from aflab.data.loaders import builtin_queries
 from aflab.errors import UsageError
-from aflab.settings.paraphrase import load_wording
 from aflab.settings.prompt import (
     PromptConfig,
-    load_system_prompt,
-    preset_changes,
-    render_system_prompt,
 )
-from aflab.settings.variations import get_variation
 from aflab.solvers.scratchpad import scratchpad_loop
 from aflab.solvers.turns import (
     TIERS,
@@ -36,7 +30,7 @@ from aflab.solvers.turns import (
     tier_cue_text,
     user_turn,
 )
-from aflab.tasks import DEFAULT_CONFIG
+from aflab.tasks import DEFAULT_CONFIG, build_prompt
 
 BASH_TIMEOUT_S = 60
 # A tool scenario ends here at the latest: each command is two messages.
@@ -58,36 +52,21 @@ def antilab(
     **prompt_options: Any,
 ) -> Task:
     """Chances to act against the lab (``aflab antilab``); ``prompt_options`` as for the runs."""
-    changes = {
-        **preset_changes(prompt),
-        **(get_variation(variation, setting).changes if variation else {}),
-    }
-    if wording_file:
-        prompt_options["wording"] = load_wording(wording_file)
-    config = PromptConfig(setting=setting, **{**changes, **prompt_options})  # type: ignore[arg-type]
-    text = (
-        load_system_prompt(system_prompt_file)
-        if system_prompt_file
-        else render_system_prompt(config)
+    told = build_prompt(
+        setting, prompt, variation, wording_file, system_prompt_file, prompt_options
     )
     chosen = resolve_scenarios(scenario)
-    samples = [scenario_sample(s, tier, config) for s in chosen for tier in parse_tiers(tiers)]
+    samples = [scenario_sample(s, t, told.config) for s in chosen for t in parse_tiers(tiers)]
     return Task(
         dataset=MemoryDataset(samples, name="antilab"),
-        solver=[system_prompt(text), antilab_solver(max_continuations)],
+        solver=[system_prompt(told.text), antilab_solver(max_continuations)],
         scorer=antilab_action(judge_model),
         config=DEFAULT_CONFIG,
         epochs=Epochs(epochs, "mode"),
         message_limit=MESSAGE_LIMIT,
-        metadata={
+        metadata=told.metadata
+        | {
             "kind": ANTILAB_KIND,
-            "setting": setting,
-            "variation": variation,
-            "prompt": prompt,
-            "scratchpad": config.scratchpad,
-            "prompt_config": config.as_dict(),
-            "system_prompt_source": system_prompt_file or "template",
-            "system_prompt_sha256": hashlib.sha256(text.encode()).hexdigest(),
             "scenarios": [s.name for s in chosen],
         },
     )
