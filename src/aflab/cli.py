@@ -337,3 +337,8 @@ def antilab(scenario: str, tiers: str, **opts: Any) -> None:
     outcome = report_errors(lambda: execute_antilab(options, scenario, tiers, echo=click.echo))
     if outcome.status != "success":
         sys.exit(1)
+
+
+from aflab.organisms.sdf.cli import sdf  # noqa: E402 (the group imports only click at load time)
+
+main.add_command(sdf)

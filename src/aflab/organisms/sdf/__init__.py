@@ -1,0 +1,1 @@
+"""Synthetic-document generation (SDF): universe -> document types -> ideas -> documents."""
