@@ -342,3 +342,7 @@ def antilab(scenario: str, tiers: str, **opts: Any) -> None:
 from aflab.organisms.sdf.cli import sdf  # noqa: E402 (the group imports only click at load time)
 
 main.add_command(sdf)
+
+from aflab.organisms.train.cli import train  # noqa: E402 (imports click only at load time)
+
+main.add_command(train)

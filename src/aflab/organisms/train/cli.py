@@ -1,0 +1,85 @@
+"""``aflab train``: fine-tuning commands. Torch and the training libraries load inside them only,
+so ``aflab --help`` stays fast and works without the ``train`` extra."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+@click.group()
+def train() -> None:
+    """Fine-tune a model (needs the 'train' extra: pip install 'aflab[train]')."""
+
+
+@train.command()
+@click.option(
+    "--base",
+    default="smollm2",
+    show_default=True,
+    help="Hugging Face id or folder; smollm2 (or aflab/smollm2): the embedded model.",
+)
+@click.option("--docs", required=True, type=click.Path(exists=True), help="Folder or file.")
+@click.option("--out", required=True, type=click.Path(), help="Output folder.")
+@click.option("--limit-docs", type=click.IntRange(min=1), default=None, help="First N texts.")
+@click.option("--lora-r", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--lora-alpha", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--lora-dropout", type=click.FloatRange(0, 1), default=0.05, show_default=True)
+@click.option(
+    "--target-modules", default="all-linear", show_default=True, help="Or e.g. q_proj,v_proj."
+)
+@click.option("--learning-rate", "--lr", type=float, default=1e-4, show_default=True)
+@click.option("--epochs", type=float, default=1.0, show_default=True)
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Overrides --epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--grad-accum", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--max-length", type=click.IntRange(min=8), default=1024, show_default=True)
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--scheduler", default="linear", show_default=True, help="Trainer LR schedule.")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto")
+@click.option("--gradient-checkpointing", is_flag=True, help="Less memory, ~30% slower.")
+@click.option("--merge", is_flag=True, help="Also save a merged model in OUT/merged.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
+    """LoRA SFT on documents (a 'text' column in parquet or JSONL), continued-pretraining style.
+
+    Writes OUT/adapter (LoRA), OUT/merged (--merge) and OUT/aflab-train.json. Evaluate with
+    aflab run --model hf/OUT/merged --prompt minimal. Multi-GPU: accelerate launch
+    --config_file CONFIG -m aflab.organisms.train.sft ... (docs/organisms.md).
+    """
+
+    def action() -> Any:
+        from aflab.organisms.train.documents import load_documents
+        from aflab.organisms.train.extra import require_train_extra
+
+        require_train_extra()
+        from aflab.organisms.train.sft import SFTOptions, text_dataset, train_sft
+
+        documents = load_documents(docs, limit_docs)
+        click.echo(f"{len(documents.texts)} documents from {len(documents.files)} file(s)")
+        if documents.skipped_blank:
+            click.echo(f"skipped {documents.skipped_blank} blank text(s)")
+        extra = {"docs": docs, "doc_files": [str(f) for f in documents.files]}
+        return train_sft(text_dataset(documents.texts), SFTOptions(**opts), extra)
+
+    from aflab.cli import report_errors  # here: aflab.cli imports this module at its end
+
+    result = report_errors(action)
+    if result.losses:
+        click.echo(
+            f"{len(result.losses)} steps in {result.train_seconds:.0f} s; "
+            f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}"
+        )
+    click.echo(f"adapter: {result.adapter_dir}")
+    if result.merged_dir:
+        click.echo(f"merged: {result.merged_dir}  (aflab run --model hf/{result.merged_dir})")
+
+
+@train.command()
+def configs() -> None:
+    """Print the paths of the shipped accelerate configs (DDP, DeepSpeed ZeRO-2, ZeRO-3)."""
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).parent / "configs").glob("*.yaml")):
+        click.echo(path)
