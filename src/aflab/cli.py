@@ -343,6 +343,8 @@ from aflab.organisms.sdf.cli import sdf  # noqa: E402 (the group imports only cl
 
 main.add_command(sdf)
 
+from aflab.organisms.control.cli import organism  # noqa: E402 (imports click only at load time)
 from aflab.organisms.train.cli import train  # noqa: E402 (imports click only at load time)
 
 main.add_command(train)
+main.add_command(organism)
