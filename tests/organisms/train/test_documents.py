@@ -87,3 +87,12 @@ def test_empty_or_missing_sources(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "blank.jsonl", [{"text": " "}])
     with pytest.raises(UsageError, match="no non-blank 'text'"):
         load_documents(tmp_path / "blank.jsonl")
+
+
+def test_an_sdf_corpus_folder_gives_its_kept_documents_only(tmp_path: Path) -> None:
+    write_parquet(tmp_path / "documents.parquet", {"text": ["kept"], "fact_id": ["f"]})
+    write_parquet(tmp_path / "rejects.parquet", {"text": ["I can't write that."]})
+    (tmp_path / "stages").mkdir()
+    write_jsonl(tmp_path / "stages" / "documents.jsonl", [{"slot": "f/t0/i0/d0"}])
+    docs = load_documents(tmp_path)
+    assert docs.texts == ["kept"] and [p.name for p in docs.files] == ["documents.parquet"]

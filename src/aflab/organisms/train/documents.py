@@ -2,7 +2,8 @@
 
 ``--docs`` names a folder (every ``*.parquet`` and ``*.jsonl`` below it, in path order, as a
 Hugging Face ``datasets`` parquet export lays them out) or one such file. Other columns
-(provenance) are ignored.
+(provenance) are ignored. An ``aflab sdf`` corpus folder gives its kept documents only: its
+rejects and stage files are beside them and must not be trained on.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aflab.errors import UsageError
+from aflab.organisms.sdf.dataset import DOCUMENTS_FILE
 
 TEXT_FIELD = "text"
 SUFFIXES = (".parquet", ".jsonl")
@@ -32,6 +34,8 @@ def document_files(source: str | Path) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise UsageError(f"{path}: no such documents folder or file")
+    if (path / DOCUMENTS_FILE).is_file():
+        return [path / DOCUMENTS_FILE]
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES)
     if not files:
         raise UsageError(f"{path}: holds no .parquet or .jsonl files")
