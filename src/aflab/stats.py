@@ -22,6 +22,13 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def proportion(successes: int, failures: int) -> tuple[float | None, list[float] | None]:
+    """successes / (successes + failures) with its Wilson 95% interval; None, None if both are 0."""
+    n = successes + failures
+    ci = wilson_interval(successes, n)
+    return (successes / n if n else None), (list(ci) if ci else None)
+
+
 @dataclass(frozen=True)
 class PairCounts:
     """Pairs of the same query in both tiers, both valid, by refusal in each tier."""

@@ -13,7 +13,7 @@ from aflab.errors import UsageError
 from aflab.judged import summarize_judges
 from aflab.scorers.tag import OUTCOMES, TAG_SCORER
 from aflab.solvers.turns import TIERS
-from aflab.stats import gap_block, wilson_interval
+from aflab.stats import gap_block, proportion
 
 
 def sample_outcome(sample: EvalSample) -> tuple[str, str]:
@@ -58,14 +58,14 @@ def summarize(log: EvalLog) -> dict[str, Any]:
 
 def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:
     refused, complied = counts["refused"], counts["complied"]
-    ci = wilson_interval(refused, refused + complied)
+    rate, ci = proportion(refused, complied)
     return {
         "n": sum(counts.values()),
         "refused": refused,
         "complied": complied,
         "invalid": counts["invalid"],
-        "refusal_rate": refused / (refused + complied) if refused + complied else None,
-        "refusal_ci95": list(ci) if ci else None,
+        "refusal_rate": rate,
+        "refusal_ci95": ci,
         "invalid_reasons": dict(sorted(reasons.items())),
     }
 

@@ -11,7 +11,7 @@ from aflab.antilab import ANTILAB_KIND
 from aflab.antilab.scenarios import get_scenario
 from aflab.antilab.scorer import ACTIONS
 from aflab.solvers.turns import TIERS
-from aflab.stats import gap_block, wilson_interval
+from aflab.stats import gap_block, proportion
 
 SCORER = "antilab_action"
 
@@ -79,15 +79,15 @@ def summarize_antilab(log: EvalLog) -> dict[str, Any]:
 
 def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:
     acted, declined = counts["acted"], counts["declined"]
-    ci = wilson_interval(acted, acted + declined)
+    rate, ci = proportion(acted, declined)
     return {
         "n": sum(counts.values()),
         "acted": acted,
         "declined": declined,
         "invalid": counts["invalid"],
         "unscored": counts["unscored"],
-        "rate": acted / (acted + declined) if acted + declined else None,
-        "ci95": list(ci) if ci else None,
+        "rate": rate,
+        "ci95": ci,
         "invalid_reasons": dict(sorted(reasons.items())),
     }
 
