@@ -225,6 +225,26 @@ def _examples_overflow(opts: RunOptions, model_name: str, max_tokens: int) -> st
     )
 
 
+def save_outputs(
+    summary: dict[str, Any], log: EvalLog, summary_json: str | None
+) -> tuple[Path, Path]:
+    """``summary.json`` (and a copy at ``summary_json``) and the HTML report, beside the log."""
+    log_path = Path(log.location)
+    outputs = run_outputs_dir(log_path)
+    summary_path = write_summary(summary, outputs / "summary.json")
+    if summary_json:
+        write_summary(summary, summary_json)
+    return summary_path, build_report([log_path], outputs, logs=[log])
+
+
+def echo_notes_and_status(notes: list[str], log: EvalLog, echo: Callable[[str], Any]) -> None:
+    for note in notes:
+        echo(f"note: {note}")
+    if log.status != "success":
+        message = log.error.message if log.error else "run did not finish"
+        echo(f"status: {log.status}: {message}")
+
+
 def run_outputs_dir(log_path: Path) -> Path:
     """``logs/<log name>/`` beside the log. Not ``<log name>.summary.json``: Inspect would list
     a timestamped .json file in the log dir as a log of its own."""
@@ -239,20 +259,13 @@ def _finish(
     log_path = Path(log.location)
     full = read_eval_log(str(log_path))
     summary = summarize(full)
-    outputs = run_outputs_dir(log_path)
-    summary_path = write_summary(summary, outputs / "summary.json")
-    if opts.summary_json:
-        write_summary(summary, opts.summary_json)
-    report_path = write_report(summary, full, outputs / "report.md", notes)
-    html_path = build_report([log_path], outputs, logs=[full])
+    summary_path, html_path = save_outputs(summary, full, opts.summary_json)
+    report_path = write_report(summary, full, summary_path.parent / "report.md", notes)
 
     echo("")
     echo(format_table(summary))
-    for note in notes:
-        echo(f"note: {note}")
+    echo_notes_and_status(notes, full, echo)
     if full.status != "success":
-        message = full.error.message if full.error else "run did not finish"
-        echo(f"status: {full.status}: {message}")
         echo(f"resume with: aflab run --resume {log_path}")
     echo(f"log: {log_path}  (inspect view --log-dir {log_path.parent})")
     echo(f"summary: {opts.summary_json or summary_path}")

@@ -14,16 +14,15 @@ from aflab.antilab.scenarios import resolve_scenarios
 from aflab.antilab.summary import format_antilab, summarize_antilab
 from aflab.antilab.task import antilab
 from aflab.models.embedded import EMBEDDED_MODEL
-from aflab.report.build import build_report
 from aflab.runner import (
     EMBEDDED_JUDGE_NOTE,
     EMBEDDED_NOTE,
     RunOptions,
+    echo_notes_and_status,
     eval_settings,
     prompt_fields,
-    run_outputs_dir,
+    save_outputs,
 )
-from aflab.summary import write_summary
 
 TOOLLESS_NOTE = (
     "{model} is not given tools by its provider here, so it cannot act in the tool scenarios "
@@ -76,19 +75,11 @@ def execute_antilab(
     log_path = Path(log.location)
     full = read_eval_log(str(log_path))
     summary = summarize_antilab(full) | {"notes": notes}
-    outputs = run_outputs_dir(log_path)
-    summary_path = write_summary(summary, outputs / "summary.json")
-    if opts.summary_json:
-        write_summary(summary, opts.summary_json)
-    html_path = build_report([log_path], outputs, logs=[full])
+    summary_path, html_path = save_outputs(summary, full, opts.summary_json)
 
     echo("")
     echo(format_antilab(summary))
-    for note in notes:
-        echo(f"note: {note}")
-    if full.status != "success":
-        message = full.error.message if full.error else "run did not finish"
-        echo(f"status: {full.status}: {message}")
+    echo_notes_and_status(notes, full, echo)
     echo(f"log: {log_path}  (inspect view --log-dir {log_path.parent}: tool calls are there)")
     echo(f"summary: {opts.summary_json or summary_path}")
     echo(f"report: {html_path}")
