@@ -16,7 +16,7 @@ from rich.progress import track
 from aflab.antilab import is_antilab
 from aflab.errors import UsageError
 from aflab.judged import AF_YES, judging_of, sample_bucket
-from aflab.settings.prompt import PromptConfig
+from aflab.settings.prompt import PromptConfig, preset_changes
 from aflab.solvers.parser import parse_transcript
 from aflab.summary import sample_outcome, summarize
 
@@ -71,17 +71,20 @@ def run_id(log: EvalLog) -> str:
 
 
 def variation(log: EvalLog) -> str:
-    """The prompt facts that differ from the default template, e.g. ``lab=OpenAI``."""
+    """The prompt facts that differ from the default template, e.g. ``lab=OpenAI``; a preset
+    (``--prompt minimal``) is named, with the facts that differ from it."""
     meta = log.eval.metadata or {}
     if meta.get("system_prompt_source", "template") != "template":
         return f"prompt file {Path(meta['system_prompt_source']).name}"
     config = meta.get("prompt_config") or {}
+    preset = meta.get("prompt") or "full"
+    base = {**DEFAULT_PROMPT, **preset_changes(preset)}
     changed = [
         f"{key}={value}"
         for key, value in config.items()
-        if key != "setting" and value != DEFAULT_PROMPT.get(key)
+        if key != "setting" and value != base.get(key)
     ]
-    return ", ".join(changed) or "default"
+    return ", ".join(([f"prompt={preset}"] if preset != "full" else []) + changed) or "default"
 
 
 def run_row(log: EvalLog, summary: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from aflab.cli import main
-from aflab.results import load, samples
+from aflab.results import load, samples, variation
 
 
 def test_runs_table_numbers(report_logs) -> None:
@@ -113,3 +113,21 @@ def test_rebuilding_a_report_and_repeated_paths(report_logs, tmp_path: Path) -> 
     assert html.count("data:image/png;base64,") == 3
     # No variation sweep among these runs: no sweep table, figure or section.
     assert not (out / "sweep.csv").exists() and "Variation sweep" not in html
+
+
+def test_variation_names_a_prompt_preset_and_what_differs_from_it(tmp_path: Path) -> None:
+    from inspect_ai import eval
+
+    from aflab.tasks import helpful_only
+    from tests.conftest import scripted_model
+
+    labels = []
+    for options in ({"prompt": "minimal"}, {"prompt": "minimal", "lab": "OpenAI"}, {}):
+        [log] = eval(
+            helpful_only(limit=1, **options),
+            model=scripted_model(lambda _: "<OUTPUT><rejected/></OUTPUT>"),
+            log_dir=str(tmp_path),
+            display="none",
+        )
+        labels.append(variation(log))
+    assert labels == ["prompt=minimal", "prompt=minimal, lab=OpenAI", "default"]

@@ -32,6 +32,7 @@ BAR = {"height": 0.6, "edgecolor": "#333333", "linewidth": 0.6}
 COUNT = {"ha": "center", "va": "center", "fontsize": 9, "bbox": {"fc": "white", "ec": "none"}}
 ABOVE = {"textcoords": "offset points", "ha": "center", "fontsize": 9}
 # Titles and labels carry user text (variations, file names): a "$" must not start mathtext.
+LABEL_WIDTH = 60
 RC = {"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 9, "text.parse_math": False}
 
 
@@ -167,7 +168,17 @@ def _labels(rows: list[pd.Series]) -> list[str]:
     if len({row.get("setting") for row in rows}) > 1:
         labels = [f"{label} · {row['setting']}" for label, row in zip(labels, rows, strict=True)]
     # Repeated runs of one configuration would otherwise share a label.
-    return [f"{x} (run {i})" if labels.count(x) > 1 else x for i, x in enumerate(labels)]
+    labels = [f"{x} (run {i})" if labels.count(x) > 1 else x for i, x in enumerate(labels)]
+    return [_shortened(label) for label in labels]
+
+
+def _shortened(label: str, width: int = LABEL_WIDTH) -> str:
+    """A model given as a long path (hf//tmp/.../merged) would squeeze the plot to nothing:
+    keep the start and the end, which tell runs apart."""
+    if len(label) <= width:
+        return label
+    head = width // 3
+    return f"{label[:head]}…{label[-(width - head - 1) :]}"
 
 
 def _missing(value: Any) -> bool:
