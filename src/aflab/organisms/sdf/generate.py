@@ -49,6 +49,18 @@ LIST_RETRIES = 2
 
 
 @dataclass(frozen=True)
+class ListStage:
+    """A stage that asks for a list: its name (also its stage file and record field), the tag
+    each item comes in, what it lists (for messages), its stage file, tokens per item."""
+
+    name: str
+    tag: str
+    what: str
+    file: StageFile
+    tokens: int
+
+
+@dataclass(frozen=True)
 class GenerateSettings:
     n_docs: int
     types_per_fact: int = 10
@@ -189,22 +201,14 @@ class Pipeline:
     async def _fact(self, index: int, fact: Fact, quota: int) -> None:
         n = self.settings.types_per_fact
         prompt = types_prompt(self.universe, fact, n)
-        record = self._reuse(self.types, fact.id, prompt)
-        if record is None:
-            scope = f"types:{fact.id}"
-            items, unread, error = await self._list(prompt, "type", n, TYPE_TOKENS, scope)
-            if error:
-                self._fail("types", fact, "error", error)
-            else:
-                record = self._record(prompt, fact_id=fact.id, types=items, unreadable=unread)
-                self.types.add(record)
-        self.progress.advance("types")
-        types = record["types"] if record else []
-        if record and not types:
-            detail = f"no readable list of document types in {len(record['unreadable'])} replies"
-            self._fail(
-                "types", fact, "unreadable_reply", detail, "\n---\n".join(record["unreadable"])
-            )
+        types = await self._stage_list(
+            ListStage("types", "type", "document types", self.types, TYPE_TOKENS),
+            fact.id,
+            prompt,
+            n,
+            fact,
+            {"fact_id": fact.id},
+        )
         if not types:
             self.progress.advance("documents", quota)
             return
@@ -224,28 +228,14 @@ class Pipeline:
         n = self.settings.ideas_per_type
         key = f"{fact.id}/t{t}"
         prompt = ideas_prompt(self.universe, fact, doc_type, n)
-        record = self._reuse(self.ideas, key, prompt)
-        if record is None:
-            scope = f"ideas:{key}"
-            items, unread, error = await self._list(prompt, "idea", n, IDEA_TOKENS, scope)
-            if error:
-                self._fail("ideas", fact, "error", error, doc_type=doc_type)
-            else:
-                record = self._record(
-                    prompt,
-                    key=key,
-                    fact_id=fact.id,
-                    doc_type=doc_type,
-                    ideas=items,
-                    unreadable=unread,
-                )
-                self.ideas.add(record)
-        self.progress.advance("ideas")
-        ideas = record["ideas"] if record else []
-        if record and not ideas:
-            detail = f"no readable list of ideas in {len(record['unreadable'])} replies"
-            raw = "\n---\n".join(record["unreadable"])
-            self._fail("ideas", fact, "unreadable_reply", detail, raw, doc_type=doc_type)
+        ideas = await self._stage_list(
+            ListStage("ideas", "idea", "ideas", self.ideas, IDEA_TOKENS),
+            key,
+            prompt,
+            n,
+            fact,
+            {"key": key, "fact_id": fact.id, "doc_type": doc_type},
+        )
         if not ideas:
             self.progress.advance("documents", quota)
             return
@@ -291,6 +281,35 @@ class Pipeline:
         self.progress.advance("documents")
 
     # -- shared -----------------------------------------------------------------------------
+
+    async def _stage_list(
+        self,
+        stage: ListStage,
+        key: str,
+        prompt: str,
+        n: int,
+        fact: Fact,
+        fields: dict[str, str],
+    ) -> list[str]:
+        """The items of a list stage (types of a fact, ideas of a type): from the stage file, or
+        asked for and recorded. A failed request or a reply with no readable item is a reject."""
+        doc_type = fields.get("doc_type", "")
+        record = self._reuse(stage.file, key, prompt)
+        if record is None:
+            scope = f"{stage.name}:{key}"
+            items, unread, error = await self._list(prompt, stage.tag, n, stage.tokens, scope)
+            if error:
+                self._fail(stage.name, fact, "error", error, doc_type=doc_type)
+            else:
+                record = self._record(prompt, **fields, **{stage.name: items}, unreadable=unread)
+                stage.file.add(record)
+        self.progress.advance(stage.name)
+        items = record[stage.name] if record else []
+        if record and not items:
+            detail = f"no readable list of {stage.what} in {len(record['unreadable'])} replies"
+            raw = "\n---\n".join(record["unreadable"])
+            self._fail(stage.name, fact, "unreadable_reply", detail, raw, doc_type=doc_type)
+        return items
 
     def _policy(self, scope: str, slot: str) -> CachePolicy | bool:
         if not self.settings.cache:
