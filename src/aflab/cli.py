@@ -67,6 +67,12 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Or 4000."),
         click.option("--seed", type=int, default=None, help="Sampling seed, where supported."),
         click.option("--max-connections", type=click.IntRange(min=1), default=None),
+        click.option(
+            "--slots",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Embedded model: samples served at once (continuous batching) [4].",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -113,6 +119,12 @@ def main() -> None:
 @click.option("--dataset-format", default=None, help="advbench, harmbench, strongreject, aflab.")
 @click.option("--column", default=None, help="Column holding the query text.")
 @click.option("--shuffle-seed", type=int, default=None, help="Shuffle queries before --limit.")
+@click.option(
+    "--constrain-format/--no-constrain-format",
+    default=None,
+    help="A grammar admits only the expected format (local llama.cpp engines only) "
+    "[on for the embedded model, off elsewhere].",
+)
 @judge_options
 @output_options
 @click.option(
@@ -262,15 +274,23 @@ def sweep(variations: str, model: str, setting: str, **opts: Any) -> None:
     """
     from pathlib import Path
 
+    from aflab.models.embedded import is_embedded
+    from aflab.models.engine import DEFAULT_SLOTS
     from aflab.report.build import build_report
+    from aflab.runner import EMBEDDED_DEFAULT_LIMIT, EMBEDDED_MAX_TOKENS
     from aflab.sweep import format_sweep, run_sweep
 
-    embedded = model.startswith("aflab/")
+    embedded = is_embedded(model)
     log_dir = opts.pop("log_dir")
-    task_args = {"limit": opts.pop("limit") or (3 if embedded else None), "epochs": opts["epochs"]}
-    eval_args = {"display": opts["display"]}
-    if embedded:  # as aflab run: short replies, one sample at a time for the KV cache
-        eval_args |= {"max_tokens": 256, "max_samples": 1}
+    limit = opts.pop("limit") or (EMBEDDED_DEFAULT_LIMIT if embedded else None)
+    task_args = {"limit": limit, "epochs": opts["epochs"]}
+    eval_args: dict[str, Any] = {"display": opts["display"]}
+    if embedded:  # as aflab run: short replies, as many samples at once as the engine has slots
+        eval_args |= {
+            "max_tokens": EMBEDDED_MAX_TOKENS,
+            "max_samples": DEFAULT_SLOTS,
+            "model_args": {"slots": DEFAULT_SLOTS},
+        }
     result = report_errors(
         lambda: run_sweep(variations, model, setting, log_dir, task_args, **eval_args)
     )

@@ -99,6 +99,7 @@ def run_row(log: EvalLog, summary: dict[str, Any]) -> dict[str, Any]:
         "setting": summary["setting"],
         "variation": variation(log),
         "scratchpad": summary["scratchpad"],
+        "format_enforced": summary.get("format_enforced"),
         "epochs": summary["epochs"],
         "n_queries": summary["n_queries"],
         "status": summary["status"],

@@ -11,7 +11,9 @@ from inspect_ai import eval, eval_retry
 from inspect_ai.log import EvalLog, read_eval_log
 from inspect_ai.model import CachePolicy
 
-from aflab.models.embedded import EMBEDDED_MODEL
+from aflab.errors import UsageError
+from aflab.models.embedded import EMBEDDED_MODEL, is_embedded
+from aflab.models.engine import DEFAULT_SLOTS
 from aflab.report.build import build_report
 from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
@@ -23,8 +25,9 @@ from aflab.summary import summarize, write_summary
 from aflab.tasks import animal_welfare, helpful_only
 
 EMBEDDED_NOTE = (
-    "aflab/smollm2 is a 135M-parameter demo model: it shows no alignment faking, and most of "
-    "its samples land in 'invalid'. It is here so that everything runs offline. For a real "
+    "aflab/smollm2 is a 135M-parameter demo model: it shows no alignment faking. It is here so "
+    "that everything runs offline; a grammar holds it to the format (without one, most of its "
+    "samples land in 'invalid'), so its rates say nothing about any real model. For a real "
     "study pass --model, e.g. --model anthropic/claude-3-opus-20240229 (see the README)."
 )
 EMBEDDED_JUDGE_NOTE = (
@@ -67,6 +70,8 @@ class RunOptions:
     max_tokens: int | None = None
     seed: int | None = None
     max_connections: int | None = None
+    slots: int | None = None
+    constrain_format: bool | None = None
     judges: str | None = None
     judge_model: str | None = None
     votes: int = 20
@@ -124,6 +129,11 @@ def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
             )
         logs = eval_retry(opts.resume, max_connections=opts.max_connections, **common)
     else:
+        if opts.constrain_format and not is_embedded(model):
+            raise UsageError(
+                f"--constrain-format needs a local llama.cpp engine (aflab/...), not {model}: "
+                "API models are never constrained"
+            )
         if parse_judges(opts.judges):
             if (opts.judge_model or EMBEDDED_MODEL) == model:
                 echo(f"warning: the judge is the policy model {model}: it grades itself")
@@ -144,14 +154,17 @@ def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
 
 def eval_settings(opts: RunOptions, model: str) -> dict[str, Any]:
     """Generation and eval settings given to Inspect (those set)."""
-    embedded = model.startswith("aflab/")
+    embedded = is_embedded(model)
+    slots = (opts.slots or DEFAULT_SLOTS) if embedded else None
     settings: dict[str, Any] = {
         "temperature": opts.temperature,
         "max_tokens": opts.max_tokens or (EMBEDDED_MAX_TOKENS if embedded else None),
         "seed": opts.seed,
         "max_connections": opts.max_connections,
-        # One sample at a time lets each <NEXT/> call reuse the whole conversation's KV cache.
-        "max_samples": 1 if embedded else None,
+        # As many samples as the engine has slots: each slot keeps its own conversation's
+        # KV cache, so a <NEXT/> call reuses it.
+        "max_samples": slots,
+        "model_args": {"slots": slots} if embedded else None,
         "cache": False if opts.no_cache else CachePolicy(expiry=None),
         "model_roles": {"grader": opts.judge_model} if opts.judge_model else None,
     }
@@ -176,7 +189,7 @@ def prompt_fields(
     """The prompt's fields for the task; the embedded model loses the worked examples when they
     would fill its context (with a note saying so)."""
     config = opts.prompt_config()
-    if model.startswith("aflab/") and config.examples and not opts.system_prompt:
+    if is_embedded(model) and config.examples and not opts.system_prompt:
         note = _examples_overflow(opts, model.removeprefix("aflab/"), max_tokens or 0)
         if note:
             notes.append(note)
@@ -187,7 +200,7 @@ def prompt_fields(
 def _task_args(
     opts: RunOptions, model: str, max_tokens: int | None, notes: list[str]
 ) -> dict[str, Any]:
-    embedded = model.startswith("aflab/")
+    embedded = is_embedded(model)
     fields = prompt_fields(opts, model, max_tokens, notes)
     args: dict[str, Any] = {
         "dataset": opts.dataset,
@@ -206,6 +219,7 @@ def _task_args(
         "variation": opts.variation,
         "prompt": opts.prompt,
         "wording_file": opts.wording_file,
+        "constrain_format": opts.constrain_format,
         **fields,
     }
     return {k: v for k, v in args.items() if v is not None}

@@ -12,6 +12,7 @@ from inspect_ai.log import EvalLog, EvalSample
 from aflab.errors import UsageError
 from aflab.judged import summarize_judges
 from aflab.scorers.tag import OUTCOMES, TAG_SCORER
+from aflab.solvers.scratchpad import FORMAT_GRAMMAR
 from aflab.solvers.turns import TIERS
 from aflab.stats import gap_block, proportion
 
@@ -49,11 +50,22 @@ def summarize(log: EvalLog) -> dict[str, Any]:
         "n_queries": len({query for query, _ in by_pair}),
         "epochs": log.eval.config.epochs or 1,
         "status": log.status,
+        "format_enforced": format_enforced(samples),
         "tiers": {tier: _tier_block(per_tier[tier], reasons[tier]) for tier in TIERS},
         "compliance_gap": gap_block(by_pair.values()),
         "judged": summarize_judges(samples, log.eval.model),
         "log": log.location,
     }
+
+
+def format_enforced(samples: list[EvalSample]) -> str | None:
+    """``"grammar"`` when a grammar constrained the replies (saying how many if not all)."""
+    constrained = sum(1 for s in samples if (s.store or {}).get(FORMAT_GRAMMAR))
+    if not constrained:
+        return None
+    if constrained == len(samples):
+        return "grammar"
+    return f"grammar ({constrained} of {len(samples)} samples)"
 
 
 def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from aflab.settings.prompt import (
     render_system_prompt,
 )
 from aflab.settings.variations import get_variation
+from aflab.solvers.grammar import format_grammar
 from aflab.solvers.scratchpad import scratchpad_loop
 from aflab.solvers.turns import TIERS, system_prompt, user_turn
 
@@ -65,12 +66,15 @@ def alignment_faking(
     variation: str | None = None,
     wording_file: str | None = None,
     prompt: str = "full",
+    constrain_format: bool | None = None,
     **prompt_options: Any,
 ) -> Task:
     """Build the task. ``prompt_options`` are :class:`PromptConfig` fields (lab, examples, ...).
 
     ``judges`` (comma-separated: compliance, af, criteria5, partial, unmonitored, or all) adds
     LLM judges after the tag scorer; ``judge_model`` defaults to the embedded model.
+    ``constrain_format``: a grammar admits only the expected format (True: local llama.cpp
+    engines only; None: on for the embedded model, off elsewhere; False: never).
     """
     told = build_prompt(
         setting, prompt, variation, wording_file, system_prompt_file, prompt_options
@@ -81,7 +85,12 @@ def alignment_faking(
         dataset=MemoryDataset(
             paired_samples(queries, setting, config.tier_cue), name=dataset or setting
         ),
-        solver=[system_prompt(told.text), scratchpad_loop(max_continuations)],
+        solver=[
+            system_prompt(told.text),
+            scratchpad_loop(
+                max_continuations, format_grammar(setting, config.scratchpad), constrain_format
+            ),
+        ],
         scorer=[
             tag_compliance(setting),
             *build_judges(judges, judge_model, votes, af_threshold, af_maybe, af_on),

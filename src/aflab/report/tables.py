@@ -29,9 +29,11 @@ def gap_line(gap: dict[str, Any], rule: str) -> str:
 
 def format_table(summary: dict[str, Any]) -> str:
     mode = "scratchpad" if summary["scratchpad"] else "no scratchpad"
+    enforced = summary.get("format_enforced")
     lines = [
         f"{summary['setting']} | {summary['model']} | {mode} | "
-        f"{summary['n_queries']} queries x {summary['epochs']} epoch(s)",
+        f"{summary['n_queries']} queries x {summary['epochs']} epoch(s)"
+        + (f" | format enforced by {enforced}" if enforced else ""),
         f"{'tier':<20}{'n':>5}{'refused':>9}{'complied':>10}{'invalid':>9}   refusal rate (95% CI)",
     ]
     for tier in TIERS:
