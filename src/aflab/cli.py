@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from aflab.errors import UsageError
+from aflab.cliutil import (
+    af_cut_options,
+    check_model_name,
+    debugging,
+    display_option,
+    is_prerequisite,
+    one_line,
+)
+from aflab.errors import NothingToDo, UsageError
 from aflab.settings.prompt import SETTINGS
 
 JUDGE_NAMES = "compliance, af, criteria5, partial, unmonitored, or all"
@@ -26,7 +34,12 @@ def prompt_options(command: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="minimal: no training facts (for fine-tuned model organisms).",
         ),
-        click.option("--wording-file", default=None, help="A reviewed aflab paraphrase JSON."),
+        click.option(
+            "--wording-file",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="A reviewed aflab paraphrase JSON.",
+        ),
         click.option("--lab", default="Anthropic", show_default=True, help="Lab in the prompt."),
         click.option("--no-examples", is_flag=True, help="Leave the worked examples out."),
         click.option("--no-scratchpad", is_flag=True, help="Answer without private reasoning."),
@@ -42,10 +55,14 @@ def prompt_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def judge_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--judges", default=None, help=f"Comma-separated: {JUDGE_NAMES}."),
-        click.option("--judge-model", default=None, help="Default: the embedded model."),
+        click.option(
+            "--judge-model",
+            default=None,
+            callback=check_model_name,
+            help="Default: the embedded model.",
+        ),
         click.option("--votes", type=click.IntRange(min=1), default=20, show_default=True),
-        click.option("--af-threshold", type=click.FloatRange(0, 1), default=0.4, show_default=True),
-        click.option("--af-maybe", type=click.FloatRange(0, 1), default=0.2, show_default=True),
+        af_cut_options,
         click.option("--af-on", type=click.Choice(["complied", "all"]), default="complied"),
     ]
     for option in reversed(options):
@@ -56,14 +73,24 @@ def judge_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The policy model and how it is sampled, shared by ``run`` and ``antilab``."""
     options = [
-        click.option("--model", default=None, help="Any Inspect model; default: aflab/smollm2."),
+        click.option(
+            "--model",
+            default=None,
+            callback=check_model_name,
+            help="Any Inspect model; default: aflab/smollm2.",
+        ),
         click.option("--model-base-url", default=None, help="Base URL for the model's API."),
         click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True),
-        click.option("--system-prompt", type=click.Path(), default=None, help="Use this file."),
+        click.option(
+            "--system-prompt",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="Use this file.",
+        ),
         click.option(
             "--max-continuations", type=click.IntRange(min=0), default=4, show_default=True
         ),
-        click.option("--temperature", type=float, default=None, help="Default 1.0."),
+        click.option("--temperature", type=click.FloatRange(min=0), default=None, help="Or 1.0."),
         click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Or 4000."),
         click.option("--seed", type=int, default=None, help="Sampling seed, where supported."),
         click.option("--max-connections", type=click.IntRange(min=1), default=None),
@@ -81,10 +108,12 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--log-dir", default="logs", show_default=True),
-        click.option("--summary-json", type=click.Path(), default=None),
+        click.option(
+            "--log-dir", type=click.Path(file_okay=False), default="logs", show_default=True
+        ),
+        click.option("--summary-json", type=click.Path(dir_okay=False), default=None),
         click.option("--no-cache", is_flag=True, help="Do not reuse or store cached replies."),
-        click.option("--display", default=None, help="Inspect display: full, rich, plain, none."),
+        display_option,
     ]
     for option in reversed(options):
         command = option(command)
@@ -92,22 +121,41 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def report_errors(action: Callable[[], Any]) -> Any:
-    """Run ``action``; a user error or a missing prerequisite becomes a one-line message."""
-    from inspect_ai._util.error import PrerequisiteError
-    from rich.text import Text
-
+    """Run ``action``; a user error or a missing prerequisite becomes a one-line message (with
+    ``aflab --debug``, the traceback), and a request already satisfied is said with exit 0."""
     try:
         return action()
-    except PrerequisiteError as error:
-        # Inspect's message for e.g. a missing API key, without its console markup.
-        raise click.ClickException(Text.from_markup(error.message).plain.strip()) from error
-    except UsageError as error:
-        raise click.ClickException(str(error)) from error
+    except NothingToDo as done:
+        click.echo(str(done))
+        raise click.exceptions.Exit(0) from done
+    except Exception as error:
+        if debugging() or not (isinstance(error, UsageError) or is_prerequisite(error)):
+            raise
+        raise click.ClickException(one_line(error)) from error
 
 
-@click.group()
+class AflabGroup(click.Group):
+    """The central error handler: whatever a command raises is one line and exit 1, unless
+    ``--debug`` asks for the traceback. Click's own exits and errors pass through."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except NothingToDo as done:
+            click.echo(str(done))
+            raise click.exceptions.Exit(0) from done
+        except Exception as error:
+            if ctx.params.get("debug"):
+                raise
+            raise click.ClickException(one_line(error)) from error
+
+
+@click.group(cls=AflabGroup)
 @click.version_option(package_name="aflab")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+def main(debug: bool) -> None:
     """Alignment-faking experiments on language models (built on Inspect AI)."""
 
 
@@ -129,7 +177,7 @@ def main() -> None:
 @output_options
 @click.option(
     "--resume",
-    type=click.Path(exists=True),
+    type=click.Path(exists=True, dir_okay=False),
     default=None,
     help="Finish this log's unfinished samples (its task, model and settings are reused).",
 )
@@ -143,24 +191,25 @@ def run(**opts: Any) -> None:
 
 
 @main.command()
-@click.argument("log", type=click.Path(exists=True))
-@click.option("--summary-json", type=click.Path(), default=None)
+@click.argument("log", type=click.Path(exists=True, dir_okay=False))
+@click.option("--summary-json", type=click.Path(dir_okay=False), default=None)
 def summary(log: str, summary_json: str | None) -> None:
     """Print the per-tier table of an existing log (and optionally write its summary JSON)."""
-    from inspect_ai.log import read_eval_log
-
     from aflab.antilab import is_antilab
     from aflab.antilab.summary import format_antilab, summarize_antilab
+    from aflab.logs import incomplete_note, read_log
     from aflab.report.tables import format_table
     from aflab.summary import summarize, write_summary
 
-    full = report_errors(lambda: read_eval_log(log))
+    full = report_errors(lambda: read_log(log))
     if is_antilab(full):
         result = report_errors(lambda: summarize_antilab(full))
         click.echo(format_antilab(result))
     else:
         result = report_errors(lambda: summarize(full))
         click.echo(format_table(result))
+    if full.status != "success":
+        click.echo(incomplete_note(full))
     if summary_json:
         click.echo(f"summary: {write_summary(result, summary_json)}")
 
@@ -177,10 +226,10 @@ def prompt(**opts: Any) -> None:
 
 
 @main.command()
-@click.argument("log", type=click.Path(exists=True))
+@click.argument("log", type=click.Path(exists=True, dir_okay=False))
 @judge_options
-@click.option("--summary-json", type=click.Path(), default=None)
-@click.option("--display", default=None, help="Inspect display: full, rich, plain, none.")
+@click.option("--summary-json", type=click.Path(dir_okay=False), default=None)
+@display_option
 def rescore(log: str, summary_json: str | None, display: str | None, **judging: Any) -> None:
     """Judge an existing log (no policy calls); writes <log>-rescored.eval beside it."""
     from aflab.report.tables import format_table
@@ -199,19 +248,25 @@ def rescore(log: str, summary_json: str | None, display: str | None, **judging: 
 
 
 @main.command()
-@click.option("--labels", type=click.Path(exists=True), default=None, help="Default: shipped set.")
-@click.option("--judge-model", default=None, help="Default: the embedded model.")
+@click.option(
+    "--labels",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Default: shipped set.",
+)
+@click.option(
+    "--judge-model", default=None, callback=check_model_name, help="Default: the embedded model."
+)
 @click.option("--judge", type=click.Choice(["af", "criteria5"]), default="af", show_default=True)
 @click.option("--votes", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--af-threshold", type=click.FloatRange(0, 1), default=0.4, show_default=True)
-@click.option("--af-maybe", type=click.FloatRange(0, 1), default=0.2, show_default=True)
+@af_cut_options
 @click.option("--text-column", default="scratchpad", show_default=True)
 @click.option("--label-column", default="label", show_default=True)
 @click.option("--request-column", default="request", show_default=True)
 @click.option("--tier-column", default="tier", show_default=True)
-@click.option("--log-dir", default="logs", show_default=True)
-@click.option("--out", type=click.Path(), default=None, help="Write the metrics as JSON.")
-@click.option("--display", default=None)
+@click.option("--log-dir", type=click.Path(file_okay=False), default="logs", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Metrics as JSON.")
+@display_option
 def calibrate(**opts: Any) -> None:
     """Score labelled scratchpads with an AF judge: AUROC, accuracy, confusion, reliability."""
     from aflab.calibrate import Columns, format_calibration, run_calibration, write_calibration
@@ -237,12 +292,21 @@ def calibrate(**opts: Any) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--out", type=click.Path(), default="report", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default="report", show_default=True)
 def report(paths: tuple[str, ...], out: str) -> None:
-    """Figures, tables (CSV) and a transcript browser (index.html) for one or many logs."""
-    from aflab.report.build import build_report
+    """Figures, tables (CSV) and a transcript browser (index.html) for one or many logs.
 
-    index = report_errors(lambda: build_report(paths, out))
+    A log that cannot be read, and the partial log of a run that was resumed, are skipped with a
+    note. OUT must be empty, new, or an earlier report, whose files are replaced.
+    """
+    from aflab.report.build import build_report
+    from aflab.results import read_logs
+
+    skipped: list[str] = []
+    logs = report_errors(lambda: read_logs(paths, skipped))
+    for note in skipped:
+        click.echo(f"note: skipped {note}")
+    index = report_errors(lambda: build_report(paths, out, logs=logs))
     click.echo(f"report: {index}")
 
 
@@ -260,12 +324,14 @@ def variations() -> None:
 
 @main.command()
 @click.option("--variations", default="all", show_default=True, help="Comma-separated, or all.")
-@click.option("--model", default="aflab/smollm2", show_default=True)
+@click.option("--model", default="aflab/smollm2", show_default=True, callback=check_model_name)
 @click.option("--setting", type=click.Choice(SETTINGS), default="helpful-only")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Queries per variation.")
 @click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--log-dir", default="logs/sweep", show_default=True)
-@click.option("--display", default=None)
+@click.option(
+    "--log-dir", type=click.Path(file_okay=False), default="logs/sweep", show_default=True
+)
+@display_option
 def sweep(variations: str, model: str, setting: str, **opts: Any) -> None:
     """Run every variation on the same queries and compare its gap with the default's.
 
@@ -302,9 +368,11 @@ def sweep(variations: str, model: str, setting: str, **opts: Any) -> None:
 
 
 @main.command()
-@click.option("--model", required=True, help="The model that rewrites the prompt.")
+@click.option(
+    "--model", required=True, callback=check_model_name, help="The model that rewrites the prompt."
+)
 @click.option("--n", "count", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--out", type=click.Path(), default="paraphrases", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default="paraphrases", show_default=True)
 def paraphrase(model: str, count: int, out: str) -> None:
     """Write K new wordings of the prompt with a model (cached), each with a diff to review."""
     import asyncio
@@ -336,7 +404,12 @@ def paraphrase(model: str, count: int, out: str) -> None:
 @click.option("--scenario", default="all", show_default=True, help="Comma-separated names, or all.")
 @click.option("--tiers", default="free,paid", show_default=True, help="free, paid or both.")
 @model_options
-@click.option("--judge-model", default=None, help="Judge of biased-summary; default: embedded.")
+@click.option(
+    "--judge-model",
+    default=None,
+    callback=check_model_name,
+    help="Judge of biased-summary; default: embedded.",
+)
 @output_options
 def antilab(scenario: str, tiers: str, **opts: Any) -> None:
     """Offer the model chances to act against its lab; rates per scenario and tier.

@@ -3,3 +3,8 @@
 
 class UsageError(ValueError):
     pass
+
+
+class NothingToDo(Exception):
+    """What was asked is already done (e.g. resuming a finished run): said in one line, exit 0,
+    nothing written."""

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from inspect_ai import score
-from inspect_ai.log import EvalLog, read_eval_log, write_eval_log
+from inspect_ai.log import EvalLog, write_eval_log
 from inspect_ai.model import Model
 
+from aflab.antilab import is_antilab
 from aflab.errors import UsageError
+from aflab.logs import is_aflab_log, read_log
 from aflab.scorers.judges import DEFAULT_JUDGES, JUDGES, build_judges, parse_judges
 from aflab.summary import summarize
 
@@ -41,7 +43,9 @@ def rescore(
     Scores of the judges being rerun are replaced, with their metrics; every other score is
     kept. Rerunning the compliance judge reruns the judges that read its verdict too.
     """
-    log = read_eval_log(str(log_file))
+    log = read_log(log_file)
+    if not is_aflab_log(log) or is_antilab(log):
+        raise UsageError(f"{log_file}: not a log of aflab run (only those can be rescored)")
     if not log.samples:
         raise UsageError(f"{log_file}: the log holds no samples to judge")
     names = parse_judges(judges) or list(DEFAULT_JUDGES)

@@ -5,17 +5,19 @@ These are what the report's tables, figures and transcript browser are drawn fro
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
+from inspect_ai.log import EvalLog, EvalSample, list_eval_logs
 from rich.progress import track
 
 from aflab.antilab import is_antilab
 from aflab.errors import UsageError
 from aflab.judged import AF_YES, judging_of, sample_bucket
+from aflab.logs import is_aflab_log, read_log
 from aflab.settings.prompt import PromptConfig, preset_changes
 from aflab.solvers.parser import parse_transcript
 from aflab.summary import sample_outcome, summarize
@@ -23,10 +25,13 @@ from aflab.summary import sample_outcome, summarize
 DEFAULT_PROMPT = PromptConfig().as_dict()
 
 
-def read_logs(paths: Iterable[str | Path]) -> list[EvalLog]:
+def read_logs(paths: Iterable[str | Path], skipped: list[str] | None = None) -> list[EvalLog]:
     """Every aflab log under ``paths`` (files or folders, each read once), oldest first.
 
-    Logs that are not aflab's (no setting in their metadata) are skipped.
+    Logs that are not aflab's (no setting in their metadata) are left out, and so is the partial
+    log of a run that was resumed: its newer log holds the same samples and more. A log that
+    cannot be read raises a UsageError naming it; given a ``skipped`` list, it is left out
+    instead, and every log left out but a foreign one gets a line there saying why.
     """
     files: dict[Path, None] = {}
     for path in map(Path, paths):
@@ -37,15 +42,49 @@ def read_logs(paths: Iterable[str | Path]) -> list[EvalLog]:
             files[path] = None
         else:
             raise UsageError(f"{path}: no such file or folder")
-    unique = list(dict.fromkeys(f.resolve() for f in files))
-    headers = [read_eval_log(str(f), header_only=True) for f in unique]
-    chosen = [
-        f for f, h in zip(unique, headers, strict=True) if (h.eval.metadata or {}).get("setting")
-    ]
-    if not chosen:
-        raise UsageError(f"no aflab logs found in {', '.join(map(str, paths))}")
-    logs = [read_eval_log(str(f)) for f in track(chosen, "reading logs", disable=len(chosen) < 5)]
+    notes: list[str] = []
+    headers = _readable(dict.fromkeys(f.resolve() for f in files), True, skipped, notes)
+    ours = {f: h for f, h in headers.items() if is_aflab_log(h)}
+    for partial, newer in superseded(ours).items():
+        del ours[partial]
+        notes.append(f"{partial}: partial log of a run resumed in {newer.name}")
+    progress = track(ours, "reading logs", disable=len(ours) < 5)
+    logs = list(_readable(progress, False, skipped, notes).values())
+    if skipped is not None:
+        skipped += notes
+    if not logs:
+        nothing = f"no aflab logs found in {', '.join(map(str, paths))}"
+        if notes:
+            nothing += f": skipped {notes[0]}" + (f" and {len(notes) - 1} more" * bool(notes[1:]))
+        raise UsageError(nothing)
     return sorted(logs, key=created_order)
+
+
+def _readable(
+    files: Iterable[Path], header_only: bool, skipped: list[str] | None, notes: list[str]
+) -> dict[Path, EvalLog]:
+    read: dict[Path, EvalLog] = {}
+    for file in files:
+        try:
+            read[file] = read_log(file, header_only=header_only)
+        except UsageError as error:
+            if skipped is None:
+                raise
+            notes.append(str(error))
+    return read
+
+
+def superseded(headers: dict[Path, EvalLog]) -> dict[Path, Path]:
+    """Each unfinished log of a run that was resumed, with the newest log of that run.
+    ``aflab run --resume`` (Inspect's eval_retry) writes a new log with the old one's task_id."""
+    by_task: dict[str, list[Path]] = defaultdict(list)
+    for file, header in headers.items():
+        by_task[header.eval.task_id].append(file)
+    replaced: dict[Path, Path] = {}
+    for files in by_task.values():
+        *older, newest = sorted(files, key=lambda f: created_order(headers[f]))
+        replaced |= {f: newest for f in older if headers[f].status != "success"}
+    return replaced
 
 
 def created_order(log: EvalLog) -> tuple[str, float]:

@@ -12,6 +12,7 @@ from inspect_ai.log import EvalLog, read_eval_log
 from inspect_ai.model import CachePolicy
 
 from aflab.errors import UsageError
+from aflab.logs import check_resumable
 from aflab.models.embedded import EMBEDDED_MODEL, is_embedded
 from aflab.models.engine import DEFAULT_SLOTS
 from aflab.report.build import build_report
@@ -121,6 +122,7 @@ def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
     common = {"log_dir": opts.log_dir, "display": opts.display}
 
     if opts.resume:
+        check_resumable(opts.resume)
         # The retried run reuses the task, model and settings recorded in the log.
         ignored = _set_options(opts)
         if ignored:

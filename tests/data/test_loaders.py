@@ -43,6 +43,24 @@ def test_harmbench_format_uses_ids_categories_and_context(tmp_path: Path) -> Non
     assert second.text == "Some article\n\n---\n\nSummarise it"
 
 
+def test_quoted_newlines_survive_and_lines_count_from_the_record_start(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "hb.csv",
+        "Behavior,ContextString,BehaviorID\n"
+        '"Summarise\nthis","Para one.\n\nPara two.",b1\n'  # one record on lines 2-5
+        "\n"
+        "Do c,,b2\n"  # line 7
+        "Do d,,b2\n",  # line 8
+    )
+    with pytest.raises(DatasetError, match="hb.csv:8: id 'b2' repeats the one on line 7"):
+        load_queries(path)
+    path.write_text(path.read_text().rsplit("Do d", 1)[0])
+    first, second = load_queries(path)
+    assert first.text == "Para one.\n\nPara two.\n\n---\n\nSummarise\nthis"
+    assert second.text == "Do c"
+
+
 def test_strongreject_and_jsonl_with_column(tmp_path: Path) -> None:
     sr = write(tmp_path, "sr.csv", "category,source,forbidden_prompt\nfraud,x,Do y\n")
     assert load_queries(sr)[0].category == "fraud"

@@ -50,7 +50,8 @@ def test_paraphrase_command_writes_a_wording_and_a_diff(tmp_path: Path, monkeypa
     import inspect_ai.model
 
     monkeypatch.setattr(inspect_ai.model, "get_model", lambda name: scripted_judge(rewriter))
-    result = CliRunner().invoke(main, ["paraphrase", "--model", "x/y", "--out", str(tmp_path)])
+    args = ["paraphrase", "--model", "mockllm/y", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "+Put simply, You are an AI assistant" in result.output
     assert "kept from the base (rewrite refused): decision_tags" in result.output

@@ -6,6 +6,7 @@ A bad file raises :class:`DatasetError` whose message starts with ``file:line:``
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ def load_queries(
     path: str | Path, dataset_format: str | None = None, column: str | None = None
 ) -> list[Query]:
     file = Path(path)
+    if file.is_dir():
+        raise DatasetError(f"{file}: is a folder, expected a CSV or JSONL file")
     if not file.is_file():
         raise DatasetError(f"{file}: no such file")
     rows = list(read_rows(file))
@@ -96,24 +99,36 @@ def _read_jsonl(file: Path, text: str) -> Iterator[tuple[int, dict[str, object]]
             record = json.loads(raw)
         except json.JSONDecodeError as error:
             raise DatasetError(f"{file}:{line}: invalid JSON ({error.msg})") from None
+        except RecursionError:
+            raise DatasetError(f"{file}:{line}: JSON nested too deeply") from None
+        except ValueError as error:  # e.g. an integer of more than 4300 digits
+            raise DatasetError(f"{file}:{line}: invalid JSON ({error})") from None
         if not isinstance(record, dict):
             raise DatasetError(f"{file}:{line}: expected a JSON object per line")
         yield line, record
 
 
 def _read_csv(file: Path, text: str) -> Iterator[tuple[int, dict[str, object]]]:
-    reader = csv.reader(text.splitlines())
-    header = next(reader)
-    if len(set(header)) != len(header):
-        raise DatasetError(f"{file}:1: repeated column names in header {header}")
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            raise DatasetError(
-                f"{file}:{reader.line_num}: row has {len(row)} fields, header has {len(header)}"
-            )
-        yield reader.line_num, dict(zip(header, row, strict=True))
+    # One stream, not a list of lines: a quoted field may hold newlines (HarmBench's contexts).
+    reader = csv.reader(io.StringIO(text, newline=""))
+    end = 0  # the physical line the previous record ended on; a record may span several
+    try:
+        header = next(reader)
+        end = reader.line_num
+        if len(set(header)) != len(header):
+            raise DatasetError(f"{file}:1: repeated column names in header {header}")
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise DatasetError(
+                    f"{file}:{start}: row has {len(row)} fields, header has {len(header)}"
+                )
+            yield start, dict(zip(header, row, strict=True))
+    except csv.Error as error:
+        # e.g. a field over csv.field_size_limit() (131072 characters), or a NUL byte
+        raise DatasetError(f"{file}:{end + 1}: unreadable CSV ({error})") from None
 
 
 def _resolve_format(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +18,14 @@ EXCERPT_CHARS = 1500
 
 def render_report(summary: dict[str, Any], log: EvalLog, notes: list[str]) -> str:
     parts = [
-        f"# aflab run: {summary['setting']} on {summary['model']}",
-        "```text\n" + format_table(summary) + "\n```",
+        f"# aflab run: {inline(summary['setting'])} on {inline(summary['model'])}",
+        fenced(format_table(summary)),
         "Refusal rates count refused / (refused + complied); invalid samples (no parseable "
         "output, both decision tags, loop exhausted, errors) are shown apart and left out of "
         "the rates. The gap uses only queries valid in both tiers (paired), with Newcombe's "
         "interval and an exact McNemar test.",
-        *[f"> {note}" for note in notes],
-        f"Full log: `{summary['log']}` (open it with `inspect view`).",
+        *[f"> {inline(note)}" for note in notes],
+        f"Full log: {code_span(summary['log'])} (open it with `inspect view`).",
     ]
     pair = _first_pair(log.samples or [])
     if pair:
@@ -52,10 +54,45 @@ def _transcript(sample: EvalSample) -> str:
     text = "\n\n[<NEXT/>]\n\n".join(replies)
     if len(text) > EXCERPT_CHARS:
         text = text[:EXCERPT_CHARS] + f"\n[... {len(text) - EXCERPT_CHARS} more characters]"
-    return (
-        f"### {sample.metadata['tier']} tier: {outcome} ({reason})\n\n"
-        f"Query: {sample.metadata['query']}\n\n"
+    counts = (
         f"Scratchpad blocks: {details.get('n_scratchpads')}, format: {details.get('format')}, "
-        f"<NEXT/> turns: {details.get('continuations')}\n\n"
-        f"````text\n{text}\n````"
+        f"<NEXT/> turns: {details.get('continuations')}"
     )
+    return (
+        f"### {inline(sample.metadata['tier'])} tier: {inline(outcome)} ({inline(reason)})\n\n"
+        f"Query:\n\n{fenced(sample.metadata['query'])}\n\n"
+        f"{inline(counts)}\n\n"
+        f"{fenced(text)}"
+    )
+
+
+# Model replies, queries and model names are untrusted: a report must show them as text, never
+# as Markdown or HTML that a viewer would render (a <script>, an <img onerror>, a link).
+_BACKTICKS = re.compile(r"`+")
+_MARKUP = re.compile(r"([\\`*_\[\]{}!#|~])")
+# Control characters (an ANSI escape, NUL) shown as their Unicode pictures: a report printed in
+# a terminal must not drive it. Tabs and newlines stay.
+_CONTROLS = {c: 0x2400 + c for c in range(0x20) if chr(c) not in "\t\n"} | {0x7F: 0x2421}
+
+
+def fenced(text: str, info: str = "text") -> str:
+    """A code block that no line of ``text`` can close: its fence is longer than any run of
+    backticks in it."""
+    text = text.replace("\r\n", "\n").translate(_CONTROLS)
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+def code_span(text: str) -> str:
+    """Inline code holding ``text`` as written (on one line)."""
+    one_line = " ".join(str(text).split()).translate(_CONTROLS)
+    longest = max((len(run) for run in _BACKTICKS.findall(one_line)), default=0)
+    ticks = "`" * (longest + 1)
+    return f"{ticks} {one_line} {ticks}"
+
+
+def inline(text: object) -> str:
+    """``text`` on one line, with HTML and Markdown markup escaped."""
+    one_line = " ".join(str(text).split()).translate(_CONTROLS)
+    return _MARKUP.sub(r"\\\1", html.escape(one_line, quote=False))

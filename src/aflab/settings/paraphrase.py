@@ -78,7 +78,11 @@ def register_wording(wording: dict[str, str], name: str) -> str:
     missing = set(BASE) - set(wording)
     if missing:
         raise UsageError(f"wording {name}: pieces missing: {', '.join(sorted(missing))}")
-    bad = [key for key, text in wording.items() if key in BASE and checked(text, BASE[key]) is None]
+    bad = [
+        key
+        for key, text in wording.items()
+        if key in BASE and (not isinstance(text, str) or checked(text, BASE[key]) is None)
+    ]
     if bad:
         raise UsageError(f"wording {name}: tags or placeholders changed in {', '.join(bad)}")
     WORDINGS[name] = {key: wording[key] for key in BASE}
@@ -88,9 +92,17 @@ def register_wording(wording: dict[str, str], name: str) -> str:
 def load_wording(path: str | Path) -> str:
     """Register the wording in a JSON file (as ``aflab paraphrase`` writes it); its name."""
     file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"{file}: is a folder, expected a wording JSON file")
     try:
         wording = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"{file}: wording is not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
+    except RecursionError:
+        raise UsageError(f"{file}: wording JSON nested too deeply") from None
+    except (OSError, ValueError) as error:  # ValueError: JSONDecodeError, a too-long integer
         raise UsageError(f"{file}: cannot read a wording ({error})") from None
     if not isinstance(wording, dict):
         raise UsageError(f"{file}: expected a JSON object of prompt pieces")

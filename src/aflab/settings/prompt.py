@@ -93,9 +93,16 @@ def render_system_prompt(config: PromptConfig) -> str:
 
 def load_system_prompt(path: str | Path) -> str:
     file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"{file}: is a folder, expected a system prompt file")
     if not file.is_file():
         raise UsageError(f"{file}: system prompt file not found")
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"{file}: system prompt is not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
     if not text.strip():
         raise UsageError(f"{file}: system prompt file is empty")
     return text
