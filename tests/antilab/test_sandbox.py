@@ -280,6 +280,12 @@ def test_open_files_and_file_size_are_capped() -> None:
         box.close()
 
 
+def test_commands_cannot_stop_process_1(box: BwrapSandbox) -> None:
+    for name in ("INT", "TERM", "HUP", "KILL"):
+        assert run(box, f"kill -{name} 1; echo sent") == (0, "sent\n")
+    assert run(box, "echo alive") == (0, "alive\n")
+
+
 def test_a_command_that_runs_too_long_is_stopped(box: BwrapSandbox) -> None:
     started = time.monotonic()
     with pytest.raises(TimeoutError):
