@@ -171,7 +171,7 @@ def check_bwrap() -> None:
     try:
         BwrapSandbox().close()
     except SandboxStartError as error:
-        raise UsageError(f"bubblewrap cannot sandbox here: {error}") from error
+        raise UsageError(f"bubblewrap cannot sandbox here: {error} ({INSTALL_HINT})") from error
 
 
 # Popen from one long-lived thread: bwrap's --die-with-parent ends the sandbox when the *thread*
