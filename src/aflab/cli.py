@@ -11,7 +11,12 @@ from typing import Any
 import click
 
 from aflab.errors import UsageError
-from aflab.interrupts import Interrupted, echo_interrupted, handle_sigterm, received_signal
+from aflab.interrupts import (
+    Interrupted,
+    echo_interrupted,
+    received_signal,
+    sigterm_as_interrupt,
+)
 from aflab.retries import RequestLimits, retry_options
 from aflab.settings.prompt import SETTINGS
 
@@ -119,9 +124,9 @@ class Main(click.Group):
     (SIGTERM), having said what finished and how to resume, instead of click's "Aborted!"."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        handle_sigterm()
         try:
-            return super().invoke(ctx)
+            with sigterm_as_interrupt():
+                return super().invoke(ctx)
         except Interrupted as stop:
             ctx.exit(stop.exit_code)
         except KeyboardInterrupt:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -51,10 +52,17 @@ class Interrupted(Exception):
         return read_eval_log(str(self.log_path)) if self.log_path else None
 
 
-def handle_sigterm() -> None:
-    """Make SIGTERM stop the process as a first Ctrl-C does (the CLI calls this once)."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While a verb runs, SIGTERM stops it as a first Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
