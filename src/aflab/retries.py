@@ -132,9 +132,9 @@ def retry_notices(display: str | None, outside_eval: bool = False) -> Iterator[N
     """Print model retries to stderr, unless the full-screen display shows them.
 
     An eval sets Inspect's loggers to pass its HTTP level on; model calls made outside one
-    (``outside_eval``) need that level set here.
+    (``outside_eval``) need that level set here, and have no Inspect display to count retries.
     """
-    if shows_retries(display):
+    if not outside_eval and shows_retries(display):
         yield
         return
     logger = logging.getLogger("inspect_ai.model._model")
