@@ -55,6 +55,8 @@ class Interrupted(Exception):
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """While a verb runs, SIGTERM stops it as a first Ctrl-C does."""
+    global _sigterm_received
+    _sigterm_received = False  # from an earlier verb run in this process
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
@@ -121,14 +123,14 @@ def finished_samples(log: EvalLog) -> EvalLog:
     return log.model_copy(update={"samples": [s for s in log.samples or [] if s.error is None]})
 
 
-def progress_line(stop: Interrupted, log: EvalLog | None, unit: str = "samples") -> str:
+def progress_line(stop: Interrupted, log: EvalLog | None) -> str:
     """``interrupted (SIGINT): 12 of 20 samples finished; the log, marked cancelled, keeps them``"""
     head = f"interrupted ({stop.signal_name})"
     if log is None:
         return f"{head} before a log was written"
     done = sum(1 for s in log.samples or [] if s.error is None)
     total = (log.results.total_samples if log.results else 0) or _planned(log)
-    return f"{head}: {done} of {total} {unit} finished; the log, marked {log.status}, keeps them"
+    return f"{head}: {done} of {total} samples finished; the log, marked {log.status}, keeps them"
 
 
 def _planned(log: EvalLog) -> int:
