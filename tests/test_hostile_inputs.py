@@ -160,9 +160,9 @@ CASES = [
     ("resume-folder", ["run", "--resume", "{folder}"], 2,
      "Invalid value for '--resume': File '{folder}' is a directory."),
     ("resume-foreign-log", ["run", "--resume", "{foreign}"], 1,
-     "{foreign}: not a log of aflab run, which --resume needs"),
+     "{foreign}: not a log of aflab run or antilab, which --resume needs"),
     ("resume-finished-log", ["run", "--resume", "{good}"], 0,
-     "{good}: the run is complete; nothing to resume, nothing written"),
+     "{good} is already complete (2 samples): nothing to resume, nothing written"),
 ]  # fmt: skip
 
 
@@ -266,7 +266,7 @@ def test_resumed_run_is_one_run_and_its_partial_log_says_incomplete(
     assert resumed.exit_code == 0, resumed.output
     [newer] = [p for p in tmp_path.glob("*.eval") if p != Path(partial.location)]
     again = CliRunner().invoke(main, ["run", "--resume", str(newer)])
-    assert again.exit_code == 0 and "the run is complete" in again.output
+    assert again.exit_code == 0 and "is already complete" in again.output
     assert len(list(tmp_path.glob("*.eval"))) == 2  # the finished log was not run again
 
     out = tmp_path / "report"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from aflab.data.loaders import DatasetError, read_rows
 from aflab.errors import UsageError
+from aflab.interrupts import run_eval
 from aflab.rescore import NO_POLICY
+from aflab.retries import failure_line
 from aflab.scorers.judges import af_criteria5, af_votes
 
 SHIPPED_LABELS = "af_labels_synthetic.jsonl"
@@ -101,15 +104,18 @@ def run_calibration(
 ) -> dict[str, Any]:
     samples = load_labels(labels or shipped_labels(), columns)
     roles = {"grader": judge_model} if judge_model is not None else None
-    [log] = eval(
+    start = partial(
+        eval,
         calibration_task(samples, judge, votes),
         model=NO_POLICY,
         model_roles=roles,
         log_dir=log_dir,
         display=display,
     )
+    log = run_eval(start, log_dir, display)
     if log.status != "success" or any(s.error for s in log.samples or []):
         message = log.error.message if log.error else "some samples failed"
+        message = failure_line(log) or message
         raise UsageError(f"calibration run did not finish ({message}); see {log.location}")
     # criteria5 scores 0 / 0.5 / 1: judge it as "partial or full" and as "full".
     thresholds = (maybe, threshold) if judge == "af" else (0.5, 1.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -17,9 +19,17 @@ from aflab.cliutil import (
     one_line,
 )
 from aflab.errors import NothingToDo, UsageError
+from aflab.interrupts import (
+    Interrupted,
+    echo_interrupted,
+    received_signal,
+    sigterm_as_interrupt,
+)
+from aflab.retries import RequestLimits, retry_options
 from aflab.settings.prompt import SETTINGS
 
 JUDGE_NAMES = "compliance, af, criteria5, partial, unmonitored, or all"
+CACHED_JUDGE = "Judge replies are cached: running the same command again does not ask them again."
 
 
 def prompt_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -120,6 +130,16 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def same_command() -> str:
+    """The command line as typed: how an interrupted verb that resumes by rerunning resumes."""
+    return shlex.join(["aflab", *sys.argv[1:]])
+
+
+def _limits(opts: dict[str, Any]) -> RequestLimits:
+    """Take the retry flags out of a verb's options."""
+    return RequestLimits(opts.pop("max_retries"), opts.pop("timeout"), opts.pop("attempt_timeout"))
+
+
 def report_errors(action: Callable[[], Any]) -> Any:
     """Run ``action``; a user error or a missing prerequisite becomes a one-line message (with
     ``aflab --debug``, the traceback), and a request already satisfied is said with exit 0."""
@@ -135,12 +155,21 @@ def report_errors(action: Callable[[], Any]) -> Any:
 
 
 class AflabGroup(click.Group):
-    """The central error handler: whatever a command raises is one line and exit 1, unless
-    ``--debug`` asks for the traceback. Click's own exits and errors pass through."""
+    """The central handler. SIGTERM stops a verb as Ctrl-C does; an interrupted verb exits 130
+    (SIGINT) or 143 (SIGTERM), having said what finished and how to resume. Any other error is
+    one line and exit 1, unless ``--debug`` asks for the traceback. Click's own exits and errors
+    pass through."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with sigterm_as_interrupt():
+                return super().invoke(ctx)
+        except Interrupted as stop:
+            ctx.exit(stop.exit_code)
+        except KeyboardInterrupt:
+            signum = received_signal()
+            click.echo(f"interrupted ({signal.Signals(signum).name})", err=True)
+            ctx.exit(128 + signum)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except NothingToDo as done:
@@ -175,11 +204,13 @@ def main(debug: bool) -> None:
 )
 @judge_options
 @output_options
+@retry_options
 @click.option(
     "--resume",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="Finish this log's unfinished samples (its task, model and settings are reused).",
+    help="Finish this log's unfinished samples (its task, model and settings are reused); "
+    "a log that is complete is left as it is.",
 )
 def run(**opts: Any) -> None:
     """Ask every query in the free and paid tier, score it, report the compliance gap."""
@@ -230,6 +261,7 @@ def prompt(**opts: Any) -> None:
 @judge_options
 @click.option("--summary-json", type=click.Path(dir_okay=False), default=None)
 @display_option
+@retry_options
 def rescore(log: str, summary_json: str | None, display: str | None, **judging: Any) -> None:
     """Judge an existing log (no policy calls); writes <log>-rescored.eval beside it."""
     from aflab.report.tables import format_table
@@ -237,8 +269,15 @@ def rescore(log: str, summary_json: str | None, display: str | None, **judging: 
     from aflab.runner import run_outputs_dir
     from aflab.summary import write_summary
 
-    result = report_errors(lambda: run_rescore(log, display=display, **judging))
-    if not judging["judge_model"]:
+    limits = _limits(judging)
+    judging["judge_model"] = report_errors(lambda: limits.judge(judging["judge_model"]))
+    try:
+        result = report_errors(lambda: run_rescore(log, display=display, **judging))
+    except Interrupted as stop:
+        click.echo(f"interrupted ({stop.signal_name}): nothing written. {CACHED_JUDGE}")
+        click.echo(f"resume with: {same_command()}")
+        raise
+    if judging["judge_model"] is None:
         click.echo("note: no --judge-model: the embedded 135M model judged (meaningless).")
     click.echo(format_table(result.summary))
     write_summary(result.summary, run_outputs_dir(result.log_path) / "summary.json")
@@ -267,6 +306,7 @@ def rescore(log: str, summary_json: str | None, display: str | None, **judging: 
 @click.option("--log-dir", type=click.Path(file_okay=False), default="logs", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Metrics as JSON.")
 @display_option
+@retry_options
 def calibrate(**opts: Any) -> None:
     """Score labelled scratchpads with an AF judge: AUROC, accuracy, confusion, reliability."""
     from aflab.calibrate import Columns, format_calibration, run_calibration, write_calibration
@@ -279,10 +319,18 @@ def calibrate(**opts: Any) -> None:
     )
     out = opts.pop("out")
     threshold, maybe = opts.pop("af_threshold"), opts.pop("af_maybe")
-    result = report_errors(
-        lambda: run_calibration(columns=columns, threshold=threshold, maybe=maybe, **opts)
-    )
-    if not opts["judge_model"]:
+    named = opts["judge_model"]
+    limits = _limits(opts)
+    opts["judge_model"] = report_errors(lambda: limits.judge(named))
+    try:
+        result = report_errors(
+            lambda: run_calibration(columns=columns, threshold=threshold, maybe=maybe, **opts)
+        )
+    except Interrupted as stop:
+        echo_interrupted(stop, click.echo, resume=same_command())
+        click.echo(CACHED_JUDGE)
+        raise
+    if not named:
         click.echo("note: no --judge-model: the embedded 135M model judged (meaningless).")
     click.echo(format_calibration(result))
     if out:
@@ -332,11 +380,12 @@ def variations() -> None:
     "--log-dir", type=click.Path(file_okay=False), default="logs/sweep", show_default=True
 )
 @display_option
+@retry_options
 def sweep(variations: str, model: str, setting: str, **opts: Any) -> None:
     """Run every variation on the same queries and compare its gap with the default's.
 
-    Running the same command again resumes an unfinished sweep. The report (figures, tables,
-    transcripts, the sweep's chart) is written to LOG_DIR/report.
+    Running the same command again resumes an unfinished (interrupted or failed) sweep. The
+    report (figures, tables, transcripts, the sweep's chart) is written to LOG_DIR/report.
     """
     from pathlib import Path
 
@@ -344,22 +393,32 @@ def sweep(variations: str, model: str, setting: str, **opts: Any) -> None:
     from aflab.models.engine import DEFAULT_SLOTS
     from aflab.report.build import build_report
     from aflab.runner import EMBEDDED_DEFAULT_LIMIT, EMBEDDED_MAX_TOKENS
-    from aflab.sweep import format_sweep, run_sweep
+    from aflab.sweep import format_sweep, run_sweep, sweep_progress
 
     embedded = is_embedded(model)
     log_dir = opts.pop("log_dir")
     limit = opts.pop("limit") or (EMBEDDED_DEFAULT_LIMIT if embedded else None)
     task_args = {"limit": limit, "epochs": opts["epochs"]}
-    eval_args: dict[str, Any] = {"display": opts["display"]}
+    # A failed run ends the sweep rather than being retried by eval_set for hours (up to 10
+    # times, waits doubling from 30 s): the model requests have bounded retries of their own.
+    eval_args: dict[str, Any] = {"display": opts["display"], "retry_attempts": 0}
+    eval_args |= _limits(opts).for_model(model)
     if embedded:  # as aflab run: short replies, as many samples at once as the engine has slots
         eval_args |= {
             "max_tokens": EMBEDDED_MAX_TOKENS,
             "max_samples": DEFAULT_SLOTS,
             "model_args": {"slots": DEFAULT_SLOTS},
         }
-    result = report_errors(
-        lambda: run_sweep(variations, model, setting, log_dir, task_args, **eval_args)
-    )
+    try:
+        result = report_errors(
+            lambda: run_sweep(variations, model, setting, log_dir, task_args, **eval_args)
+        )
+    except Interrupted as stop:
+        click.echo(f"\ninterrupted ({stop.signal_name}): the sweep's logs keep what finished")
+        for line in sweep_progress(log_dir):
+            click.echo(line)
+        click.echo(f"resume with: {same_command()}")
+        raise
     click.echo(format_sweep(result))
     click.echo(f"{len(result.logs)} runs in {log_dir}")
     logs = list(result.logs.values())
@@ -373,22 +432,26 @@ def sweep(variations: str, model: str, setting: str, **opts: Any) -> None:
 )
 @click.option("--n", "count", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default="paraphrases", show_default=True)
-def paraphrase(model: str, count: int, out: str) -> None:
+@retry_options
+def paraphrase(model: str, count: int, out: str, **limits: Any) -> None:
     """Write K new wordings of the prompt with a model (cached), each with a diff to review."""
     import asyncio
     import json
     from pathlib import Path
 
-    from inspect_ai.model import get_model
+    from inspect_ai.model import GenerateConfig, get_model
 
+    from aflab.retries import retry_notices
     from aflab.settings.paraphrase import paraphrase as write_one
     from aflab.settings.paraphrase import wording_diff
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    rewriter = report_errors(lambda: get_model(model))
+    config = GenerateConfig(**_limits(limits).for_model(model))
+    rewriter = report_errors(lambda: get_model(model, config=config))
     for index in range(1, count + 1):
-        wording, kept = asyncio.run(write_one(rewriter, index))
+        with retry_notices(None, outside_eval=True):
+            wording, kept = asyncio.run(write_one(rewriter, index))
         path = folder / f"paraphrase-{index}.json"
         path.write_text(json.dumps(wording, indent=2) + "\n", encoding="utf-8")
         diff = wording_diff(wording)
@@ -411,6 +474,7 @@ def paraphrase(model: str, count: int, out: str) -> None:
     help="Judge of biased-summary; default: embedded.",
 )
 @output_options
+@retry_options
 def antilab(scenario: str, tiers: str, **opts: Any) -> None:
     """Offer the model chances to act against its lab; rates per scenario and tier.
 

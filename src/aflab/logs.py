@@ -40,24 +40,25 @@ def first_line(error: BaseException) -> str:
 
 
 def check_resumable(path: str | Path) -> None:
-    """Raise unless ``path`` is an unfinished log of ``aflab run``; before anything is written."""
-    from aflab.antilab import is_antilab
-
+    """Raise unless ``path`` is an unfinished log of ``aflab run`` or ``aflab antilab``; before
+    anything is written."""
     header = read_log(path, header_only=True)
-    if not is_aflab_log(header) or is_antilab(header):
-        raise UsageError(f"{path}: not a log of aflab run, which --resume needs")
+    if not is_aflab_log(header):
+        raise UsageError(f"{path}: not a log of aflab run or antilab, which --resume needs")
     if header.status == "success":
-        raise NothingToDo(f"{path}: the run is complete; nothing to resume, nothing written")
+        total = header.results.total_samples if header.results else 0
+        raise NothingToDo(
+            f"{path} is already complete ({total} samples): nothing to resume, nothing written"
+        )
 
 
 def incomplete_note(log: EvalLog) -> str:
     """What ``aflab summary`` says under the table of a run that did not finish."""
-    from aflab.antilab import is_antilab
 
     done = sum(1 for sample in log.samples or [] if sample.error is None)
     planned = log.eval.dataset.samples
     of = f" of {planned * (log.eval.config.epochs or 1)}" if planned else ""
     message = log.error.message.strip().splitlines() if log.error else []
     why = f" ({message[0]})" if message else ""
-    resume = "" if is_antilab(log) else f"; finish it with: aflab run --resume {log.location}"
+    resume = f"; finish it with: aflab run --resume {log.location}"
     return f"status: {log.status}: the log is incomplete, {done}{of} samples finished{why}{resume}"

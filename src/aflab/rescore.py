@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from inspect_ai.model import Model
 
 from aflab.antilab import is_antilab
 from aflab.errors import UsageError
+from aflab.interrupts import Interrupted, interruptible, received_signal
 from aflab.logs import is_aflab_log, read_log
 from aflab.scorers.judges import DEFAULT_JUDGES, JUDGES, build_judges, parse_judges
 from aflab.summary import summarize
@@ -57,9 +59,12 @@ def rescore(
     scorers = build_judges(names, None, votes, af_threshold, af_maybe, af_on)
     _drop_scores(log, {JUDGES[name].__name__ for name in names})
     roles = {"grader": judge_model} if judge_model is not None else None
-    scored = score(
-        log, scorers, model=NO_POLICY, model_roles=roles, action="append", display=display
+    start = partial(
+        score, log, scorers, model=NO_POLICY, model_roles=roles, action="append", display=display
     )
+    scored = interruptible(start, display)
+    if scored is None:
+        raise Interrupted(received_signal(), None)
     source = Path(str(log_file))
     target = source.with_name(f"{source.stem}-rescored.eval")
     write_eval_log(scored, str(target))

@@ -4,26 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inspect_ai import eval, eval_retry
 from inspect_ai.log import EvalLog, read_eval_log
 from inspect_ai.model import CachePolicy
 
+from aflab.antilab import is_antilab
 from aflab.errors import UsageError
+from aflab.interrupts import Interrupted, echo_interrupted, run_eval
 from aflab.logs import check_resumable
 from aflab.models.embedded import EMBEDDED_MODEL, is_embedded
 from aflab.models.engine import DEFAULT_SLOTS
 from aflab.report.build import build_report
 from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
+from aflab.retries import RequestLimits, failure_line
 from aflab.scorers.judges import parse_judges
 from aflab.settings.paraphrase import load_wording
 from aflab.settings.prompt import PromptConfig, preset_changes, render_system_prompt
 from aflab.settings.variations import get_variation
 from aflab.summary import summarize, write_summary
 from aflab.tasks import animal_welfare, helpful_only
+
+if TYPE_CHECKING:
+    from aflab.antilab.runner import AntilabOutcome
 
 EMBEDDED_NOTE = (
     "aflab/smollm2 is a 135M-parameter demo model: it shows no alignment faking. It is here so "
@@ -73,6 +80,9 @@ class RunOptions:
     max_connections: int | None = None
     slots: int | None = None
     constrain_format: bool | None = None
+    max_retries: int | None = None
+    timeout: int | None = None
+    attempt_timeout: int | None = None
     judges: str | None = None
     judge_model: str | None = None
     votes: int = 20
@@ -103,6 +113,9 @@ class RunOptions:
         fields = {**fields, **{k: v for k, v in flags.items() if v is not None}}
         return PromptConfig(setting=self.setting, **fields)  # type: ignore[arg-type]
 
+    def limits(self) -> RequestLimits:
+        return RequestLimits(self.max_retries, self.timeout, self.attempt_timeout)
+
 
 @dataclass
 class RunOutcome:
@@ -115,10 +128,12 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
+def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome | AntilabOutcome:
+    """Run (or ``--resume``) the task; a resumed anti-lab log is finished as ``aflab antilab``
+    finishes its runs. :class:`Interrupted` after printing what finished and how to resume."""
     model = opts.model or EMBEDDED_MODEL
     notes = [EMBEDDED_NOTE] if model == EMBEDDED_MODEL and not opts.resume else []
-    max_tokens = eval_settings(opts, model).get("max_tokens")
+    max_tokens = _max_tokens(opts, model)
     common = {"log_dir": opts.log_dir, "display": opts.display}
 
     if opts.resume:
@@ -129,7 +144,10 @@ def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
             notes.append(
                 f"--resume reuses the log's settings; ignored: {', '.join(sorted(ignored))}"
             )
-        logs = eval_retry(opts.resume, max_connections=opts.max_connections, **common)
+        limits = opts.limits().given()  # only those given: the log's own apply otherwise
+        start = partial(
+            eval_retry, opts.resume, max_connections=opts.max_connections, **limits, **common
+        )
     else:
         if opts.constrain_format and not is_embedded(model):
             raise UsageError(
@@ -144,14 +162,33 @@ def execute(opts: RunOptions, echo: Callable[[str], Any] = print) -> RunOutcome:
         if opts.system_prompt and opts.setting == "animal-welfare":
             notes.append(CUSTOM_PROMPT_WELFARE_NOTE)
         task = helpful_only if opts.setting == "helpful-only" else animal_welfare
-        logs = eval(
+        start = partial(
+            eval,
             task(**_task_args(opts, model, max_tokens, notes)),
             model=model,
             model_base_url=opts.model_base_url,
             **common,
             **eval_settings(opts, model),
         )
-    return _finish(logs[0], opts, notes, echo)
+    try:
+        log = run_eval(start, opts.log_dir, opts.display)
+    except Interrupted as stop:
+        echo_interrupted(stop, echo, table=interrupted_table)
+        raise
+    if is_antilab(log):  # aflab run --resume completes anti-lab logs too
+        from aflab.antilab.runner import finish_antilab
+
+        return finish_antilab(log, opts, notes, echo)
+    return _finish(log, opts, notes, echo)
+
+
+def interrupted_table(log: EvalLog) -> str:
+    """The per-tier table of what finished, for a run or an anti-lab log."""
+    if is_antilab(log):
+        from aflab.antilab.summary import format_antilab, summarize_antilab
+
+        return format_antilab(summarize_antilab(log))
+    return format_table(summarize(log))
 
 
 def eval_settings(opts: RunOptions, model: str) -> dict[str, Any]:
@@ -160,7 +197,7 @@ def eval_settings(opts: RunOptions, model: str) -> dict[str, Any]:
     slots = (opts.slots or DEFAULT_SLOTS) if embedded else None
     settings: dict[str, Any] = {
         "temperature": opts.temperature,
-        "max_tokens": opts.max_tokens or (EMBEDDED_MAX_TOKENS if embedded else None),
+        "max_tokens": _max_tokens(opts, model),
         "seed": opts.seed,
         "max_connections": opts.max_connections,
         # As many samples as the engine has slots: each slot keeps its own conversation's
@@ -168,12 +205,22 @@ def eval_settings(opts: RunOptions, model: str) -> dict[str, Any]:
         "max_samples": slots,
         "model_args": {"slots": slots} if embedded else None,
         "cache": False if opts.no_cache else CachePolicy(expiry=None),
-        "model_roles": {"grader": opts.judge_model} if opts.judge_model else None,
+        "model_roles": {"grader": opts.limits().judge(opts.judge_model)}
+        if opts.judge_model
+        else None,
+        **opts.limits().for_model(model),
     }
     return {k: v for k, v in settings.items() if v is not None}
 
 
-RESUME_OPTIONS = {"resume", "log_dir", "display", "max_connections", "summary_json"}
+def _max_tokens(opts: RunOptions, model: str) -> int | None:
+    return opts.max_tokens or (EMBEDDED_MAX_TOKENS if model.startswith("aflab/") else None)
+
+
+RESUME_OPTIONS = {
+    *("resume", "log_dir", "display", "max_connections", "summary_json"),
+    *("max_retries", "timeout", "attempt_timeout"),
+}
 
 
 def _set_options(opts: RunOptions) -> set[str]:
@@ -258,7 +305,7 @@ def echo_notes_and_status(notes: list[str], log: EvalLog, echo: Callable[[str], 
         echo(f"note: {note}")
     if log.status != "success":
         message = log.error.message if log.error else "run did not finish"
-        echo(f"status: {log.status}: {message}")
+        echo(f"status: {log.status}: {failure_line(log) or message}")
 
 
 def run_outputs_dir(log_path: Path) -> Path:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from inspect_ai import eval_set
@@ -17,7 +19,9 @@ from inspect_ai.log import EvalLog, read_eval_log
 from inspect_ai.model import CachePolicy, Model
 
 from aflab.errors import UsageError
+from aflab.interrupts import Interrupted, interruptible, received_signal
 from aflab.judged import DECIDED, judging_of, sample_bucket
+from aflab.retries import failure_line
 from aflab.settings.variations import VARIATIONS, get_variation
 from aflab.stats import Z95
 from aflab.summary import summarize
@@ -51,12 +55,34 @@ def run_sweep(
     task = helpful_only if setting == "helpful-only" else animal_welfare
     tasks = [task(variation=name, **(task_args or {})) for name in names]
     eval_args.setdefault("cache", CachePolicy(expiry=None))
-    success, logs = eval_set(tasks, log_dir=log_dir, model=model, **eval_args)
+    start = partial(eval_set, tasks, log_dir=log_dir, model=model, **eval_args)
+    success, logs = interruptible(start, eval_args.get("display")) or (False, [])
+    # After a Ctrl-C, eval_set returns no logs and reports success (Inspect 0.3.285).
+    if not logs or any(log.status == "cancelled" for log in logs):
+        raise Interrupted(received_signal(), None)
     if not success:
-        raise UsageError(f"the sweep did not finish; run the same command to resume ({log_dir})")
+        # eval_set returns headers only; the failed run's samples say which request failed.
+        failed = next((log for log in logs if log.status == "error"), None)
+        reason = failure_line(read_eval_log(failed.location)) if failed else None
+        raise UsageError(
+            f"the sweep did not finish{f' ({reason})' if reason else ''}; "
+            f"run the same command to resume ({log_dir})"
+        )
     found = {str((log.eval.metadata or {}).get("variation")): log.location for log in logs}
     by_name = {name: read_eval_log(found[name]) for name in names}  # in the order asked
     return SweepResult(by_name, compare_to_default(by_name))
+
+
+def sweep_progress(log_dir: str) -> list[str]:
+    """One line per run in the sweep's folder: its variation, status and finished samples."""
+    lines = []
+    for path in sorted(Path(log_dir).glob("*.eval")):
+        log = read_eval_log(str(path), header_only=True)
+        variation = (log.eval.metadata or {}).get("variation") or "default"
+        done = log.results.completed_samples if log.results else 0
+        total = (log.results.total_samples if log.results else 0) or log.eval.dataset.samples
+        lines.append(f"  {variation:<30}{done:>5} of {total} samples finished ({log.status})")
+    return lines
 
 
 def compare_to_default(logs: dict[str, EvalLog]) -> list[dict[str, Any]]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from inspect_ai import eval
-from inspect_ai.log import read_eval_log
+from inspect_ai.log import EvalLog, read_eval_log
 
 from aflab.antilab.scenarios import resolve_scenarios
 from aflab.antilab.summary import format_antilab, summarize_antilab
 from aflab.antilab.task import antilab
+from aflab.interrupts import Interrupted, echo_interrupted, run_eval
 from aflab.models.embedded import EMBEDDED_MODEL
 from aflab.runner import (
     EMBEDDED_JUDGE_NOTE,
@@ -20,6 +22,7 @@ from aflab.runner import (
     RunOptions,
     echo_notes_and_status,
     eval_settings,
+    interrupted_table,
     prompt_fields,
     save_outputs,
 )
@@ -64,14 +67,27 @@ def execute_antilab(
         judge_model=opts.judge_model,
         **prompt_fields(opts, model, settings.get("max_tokens"), notes),
     )
-    log = eval(
+    start = partial(
+        eval,
         task,
         model=model,
         model_base_url=opts.model_base_url,
         log_dir=opts.log_dir,
         display=opts.display,
         **settings,
-    )[0]
+    )
+    try:
+        log = run_eval(start, opts.log_dir, opts.display)
+    except Interrupted as stop:
+        echo_interrupted(stop, echo, table=interrupted_table)
+        raise
+    return finish_antilab(log, opts, notes, echo)
+
+
+def finish_antilab(
+    log: EvalLog, opts: RunOptions, notes: list[str], echo: Callable[[str], Any]
+) -> AntilabOutcome:
+    """Summary, report and the printed table of a finished (or resumed) anti-lab log."""
     log_path = Path(log.location)
     full = read_eval_log(str(log_path))
     summary = summarize_antilab(full) | {"notes": notes}
@@ -80,6 +96,8 @@ def execute_antilab(
     echo("")
     echo(format_antilab(summary))
     echo_notes_and_status(notes, full, echo)
+    if full.status != "success":
+        echo(f"resume with: aflab run --resume {log_path}")
     echo(f"log: {log_path}  (inspect view --log-dir {log_path.parent}: tool calls are there)")
     echo(f"summary: {opts.summary_json or summary_path}")
     echo(f"report: {html_path}")

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from aflab.errors import UsageError
+from aflab.retries import RequestLimits, retry_notices, retry_options
 
 EXTRA_HINT = "pip install 'aflab[sdf]'"
 # The embedded model is slow and weak: a corpus small and short enough for a demo of minutes.
@@ -75,6 +76,7 @@ def sdf() -> None:
 @click.option("--no-cache", is_flag=True, help="Do not reuse or store cached model replies.")
 @click.option("--out", type=click.Path(), default="sdf-docs", show_default=True)
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@retry_options
 def generate(**opts: Any) -> None:
     """Write documents: per fact, document types; per type, ideas; per idea, documents.
 
@@ -105,6 +107,9 @@ def _generate(
     no_cache: bool,
     out: str,
     no_progress: bool,
+    max_retries: int | None,
+    timeout: int | None,
+    attempt_timeout: int | None,
 ) -> None:
     import asyncio
 
@@ -132,9 +137,14 @@ def _generate(
         filters=FilterSettings(min_words=min_words, max_words=max_words),
         dedupe_threshold=dedupe_threshold,
     )
-    config = GenerateConfig(max_connections=max_connections)
+    limits = RequestLimits(max_retries, timeout, attempt_timeout)
+    config = GenerateConfig(max_connections=max_connections, **limits.for_model(name))
     writer = get_model(name, base_url=model_base_url, config=config)
-    judge = get_model(fact_judge, config=config) if fact_judge else None
+    judge = None
+    if fact_judge:
+        judge_limits = limits.for_model(fact_judge)
+        judge_config = GenerateConfig(max_connections=max_connections, **judge_limits)
+        judge = get_model(fact_judge, config=judge_config)
     if name == EMBEDDED_MODEL:
         click.echo(
             "The embedded 135M model writes poor documents that rarely state their fact: this is "
@@ -149,7 +159,7 @@ def _generate(
         f"({settings.types_per_fact} types per fact, {settings.ideas_per_type} ideas per type) "
         f"into {out}"
     )
-    with StageProgress(enabled=not no_progress) as progress:
+    with StageProgress(enabled=not no_progress) as progress, retry_notices(None, True):
         outcome = asyncio.run(generate_corpus(world, writer, settings, Path(out), progress, judge))
     for line in outcome_lines(outcome.as_dict()):
         click.echo(line)
