@@ -1,4 +1,4 @@
-"""Harness cost, embedded-model throughput and prefix reuse; overwrites docs/benchmarks.md.
+"""Harness cost, embedded-model throughput (slots) and prefix reuse; overwrites docs/benchmarks.md.
 
 Every target is a ratio of two timings from the same run: the machine may be shared.
 """
@@ -10,7 +10,9 @@ import platform
 import shutil
 import statistics
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
@@ -18,20 +20,22 @@ from typing import Any
 
 from inspect_ai import Task
 from inspect_ai import eval as inspect_eval
+from inspect_ai.event import ModelEvent
 from inspect_ai.log import EvalLog
 from inspect_ai.model import ModelOutput, ModelUsage
-from llama_cpp import LlamaRAMCache
 
-from aflab.models.embedded import EMBEDDED_MODEL, load_llama, smollm2_path
+from aflab.models import engine as engines
+from aflab.models.embedded import EMBEDDED_MODEL, smollm2_path
+from aflab.runner import EMBEDDED_MAX_TOKENS
 from aflab.settings.prompt import PromptConfig, render_system_prompt
-from aflab.solvers.turns import TIERS, Tier, user_turn
+from aflab.solvers.turns import user_turn
 from aflab.tasks import helpful_only, select_queries
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 LOG_DIR = tempfile.mkdtemp(prefix="aflab-bench-")
 REPLY = "<SCRATCHPAD_REASONING>x</SCRATCHPAD_REASONING><OUTPUT><rejected/></OUTPUT>"
 SIZES = (10, 100)  # queries; two samples (free, paid) each
-EMBED_QUERIES, MAX_TOKENS, WARM_CALLS, REPEATS = 2, 64, 4, 3
+DEMO_QUERIES, ROUNDS, SLOTS = 6, 2, engines.DEFAULT_SLOTS
 SYSTEM = render_system_prompt(PromptConfig(setting="helpful-only"))
 Messages = list[dict[str, str]]
 
@@ -50,19 +54,6 @@ def timed_eval(task: Task, model: str, **kwargs: Any) -> tuple[float, EvalLog]:
     return seconds, log[0]
 
 
-def chat(llm: Any, messages: Messages, max_tokens: int) -> tuple[float, int]:
-    start = time.perf_counter()
-    reply = llm.create_chat_completion(
-        messages=messages, temperature=0.0, top_p=1.0, max_tokens=max_tokens, stop=[]
-    )
-    return time.perf_counter() - start, reply["usage"]["completion_tokens"]
-
-
-def conversation(query: str, tier: Tier = "free") -> Messages:
-    turn = user_turn(query, tier, "helpful-only")
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": turn}]
-
-
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -77,119 +68,190 @@ def harness(raw_per_sample: float) -> list[str]:
     (s1, t1), (s2, t2) = points
     slope = (t2 - t1) / (s2 - s1)
     share = slope / raw_per_sample
-    rows = [f"| eval of {s} samples, best of 2 | {t:.2f} s | | |" for s, t in points] + [
+    return [f"| eval of {s} samples, best of 2 | {t:.2f} s | | |" for s, t in points] + [
         f"| fixed cost per eval (intercept) | {t1 - slope * s1:.2f} s | | |",
         f"| harness cost per sample (slope) | {slope * 1000:.1f} ms | | |",
-        f"| slope / raw llama.cpp time per sample (b) | {share:.4f} | <= 0.05 | "
+        f"| slope / raw engine time per sample (b) | {share:.4f} | <= 0.05 | "
         f"{verdict(share <= 0.05)} |",
     ]
-    return rows
 
 
-def ram_cache(on: bool) -> Any:  # the provider's former setting, for comparison
-    return LlamaRAMCache(capacity_bytes=1 << 30) if on else None
+def demo_eval(slots: int, **config: Any) -> tuple[float, EvalLog]:
+    """The demo's workload (``aflab run``'s prompt, grammar and reply budget) on more queries."""
+    settings = {"temperature": 1.0, "seed": 11} | config
+    task = helpful_only(limit=DEMO_QUERIES)
+    return timed_eval(
+        task,
+        EMBEDDED_MODEL,
+        model_args={"slots": slots},
+        max_samples=slots,
+        max_tokens=EMBEDDED_MAX_TOKENS,
+        **settings,
+    )
 
 
-def throughput(llm: Any) -> tuple[list[str], float]:
-    queries = select_queries("helpful-only", None, limit=EMBED_QUERIES)
-    ids = [f"{q.id}-{tier}" for q in queries for tier in TIERS]
-    chats = [conversation(q.text, tier) for q in queries for tier in TIERS]
-    counts: list[int] = []
+def calls_by_sample(log: EvalLog) -> list[list[dict[str, Any]]]:
+    """Each sample's model requests in order, as the engine received them."""
+    samples = []
+    for sample in log.samples or []:
+        calls = []
+        for event in sample.events:
+            if isinstance(event, ModelEvent) and event.output.usage:
+                config = event.config
+                request = {
+                    "messages": [{"role": m.role, "content": m.text} for m in event.input],
+                    "temperature": config.temperature,
+                    "max_tokens": event.output.usage.output_tokens or 1,
+                }
+                if config.extra_body and config.extra_body.get("grammar"):
+                    request["grammar"] = config.extra_body["grammar"]
+                calls.append(request)
+        samples.append(calls)
+    return samples
 
-    def aflab_eval(limit: int, turns: int, max_tokens: int, **kw: Any) -> tuple[float, EvalLog]:
-        task = helpful_only(limit=limit, max_continuations=turns)
-        return timed_eval(task, EMBEDDED_MODEL, temperature=0.0, max_tokens=max_tokens, **kw)
 
-    def aflab_pass() -> float:
-        seconds, log = aflab_eval(EMBED_QUERIES, 0, MAX_TOKENS, max_samples=1)  # as `aflab run`
-        usage = {str(s.id): s.output.usage for s in log.samples or []}
-        counts[:] = [usage[i].output_tokens if usage[i] else 0 for i in ids]
-        return seconds
+def replay(engine: engines.Engine, samples: list[list[dict[str, Any]]]) -> tuple[float, int]:
+    """The same requests straight to the engine, a sample per slot, each sample's calls in turn."""
+    pending, tokens, lock = list(samples), [0], threading.Lock()
 
-    def raw_pass() -> float:
-        results = [chat(llm, m, n) for m, n in zip(chats, counts, strict=True)]
-        assert [n for _, n in results] == counts, (results, counts)
-        return sum(s for s, _ in results)
+    def worker() -> None:
+        while True:
+            with lock:
+                if not pending:
+                    return
+                calls = pending.pop(0)
+            for request in calls:
+                reply = engine.chat(request)
+                with lock:
+                    tokens[0] += reply["usage"]["completion_tokens"]
 
-    # Warm-up: Inspect's first eval with this provider, and the system prompt into the KV cache.
-    first = aflab_eval(1, 0, 1)[0]
-    runs: dict[tuple[str, bool], list[float]] = {}
-    for _ in range(REPEATS):  # interleaved, so that drift in machine load hits all alike
-        for cached in (False, True):
-            for kind, run_pass in (("aflab", aflab_pass), ("raw", raw_pass)):
-                llm.set_cache(ram_cache(cached))  # fresh per pass: real runs never repeat prompts
-                runs.setdefault((kind, cached), []).append(run_pass())
-    # Multi-turn (<NEXT/> continuations): one sample at a time vs concurrent samples + RAM cache.
-    llm.set_cache(None)
-    serial, log = aflab_eval(1, 3, 48, max_samples=1)
-    calls = sum(1 for s in log.samples or [] for e in s.events if e.event == "model")
-    llm.set_cache(ram_cache(True))
-    concurrent = aflab_eval(1, 3, 48)[0]
-    llm.set_cache(None)
-    n = len(ids)
-    rate = {key: n / statistics.mean(times) for key, times in runs.items()}
-    # Per-round ratios (aflab and raw passes ran back to back); the median resists load spikes.
-    per_round = {
-        c: [r / a for a, r in zip(runs["aflab", c], runs["raw", c], strict=True)]
-        for c in (False, True)
-    }
-    ratio, ratio_c = statistics.median(per_round[False]), statistics.median(per_round[True])
-    rounds = ", ".join(f"{x:.3f}" for x in per_round[False])
+    threads = [threading.Thread(target=worker) for _ in range(engine.slots)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start, tokens[0]
+
+
+def output_tokens(log: EvalLog) -> int:
+    return sum(u.output_tokens for s in log.samples or [] for u in s.model_usage.values())
+
+
+def throughput() -> tuple[list[str], float]:
+    n = 2 * DEMO_QUERIES
+    warm = {slots: demo_eval(slots)[0] for slots in (1, SLOTS)}  # system prompt into every slot
+    runs: dict[int, list[tuple[float, int]]] = {1: [], SLOTS: []}
+    for _ in range(ROUNDS):  # interleaved, so that drift in machine load hits both alike
+        for slots in (1, SLOTS):
+            seconds, log = demo_eval(slots)
+            runs[slots].append((seconds, output_tokens(log)))
+    per_round = [
+        (runs[1][i][0] / runs[SLOTS][i][0]) for i in range(ROUNDS)
+    ]  # samples/s ratio: same sample count in both
+    speedup = statistics.median(per_round)
+    # Harness vs engine: greedy decoding so that a replay yields the same tokens.
+    aflab_s, log = demo_eval(SLOTS, temperature=0.0)
+    engine = engines.engine_for(smollm2_path(), SLOTS)
+    raw_s, raw_tokens = replay(engine, calls_by_sample(log))
+    share = raw_s / aflab_s
+
+    def rate(slots: int) -> str:
+        seconds = statistics.mean(s for s, _ in runs[slots])
+        tokens = statistics.mean(t for _, t in runs[slots])
+        return f"{n / seconds:.3f} samples/s, {tokens / seconds:.1f} output tok/s"
+
     rows = [
-        f"| warm-up: first aflab eval (1 sample, 1 token) | {first:.2f} s | | |",
-        f"| samples / output tokens per pass | {n} / {sum(counts)} | | |",
-        f"| aflab eval, samples/s (mean of {REPEATS}) | {rate['aflab', False]:.3f} | | |",
-        f"| raw llama.cpp loop, samples/s (mean of {REPEATS}) | {rate['raw', False]:.3f} | | |",
-        f"| aflab / raw per round | {rounds} | | |",
-        f"| aflab / raw, median of rounds | {ratio:.3f} | >= 0.95 | {verdict(ratio >= 0.95)} |",
-        f"| with a 1 GiB LlamaRAMCache: aflab, raw samples/s (ratio) | "
-        f"{rate['aflab', True]:.3f}, {rate['raw', True]:.3f} ({ratio_c:.3f}) | | |",
-        f"| raw with / without LlamaRAMCache | {rate['raw', True] / rate['raw', False]:.3f} | | |",
-        f"| multi-turn, 2 samples, {calls} calls: one at a time, no cache | {serial:.2f} s | | |",
-        f"| multi-turn: concurrent samples, LlamaRAMCache | {concurrent:.2f} s | | |",
+        f"| samples per pass / output tokens (1 slot; {SLOTS} slots), mean | {n} / "
+        f"{statistics.mean(t for _, t in runs[1]):.0f}; "
+        f"{statistics.mean(t for _, t in runs[SLOTS]):.0f} | | |",
+        f"| first pass, system prompt cold (1 slot; {SLOTS} slots) | {warm[1]:.1f} s; "
+        f"{warm[SLOTS]:.1f} s | | |",
+        f"| one sample at a time (1 slot), mean of {ROUNDS} | {rate(1)} | | |",
+        f"| {SLOTS} slots, continuous batching, mean of {ROUNDS} | {rate(SLOTS)} | | |",
+        f"| {SLOTS} slots / 1 slot, samples/s per round | "
+        + ", ".join(f"{r:.2f}" for r in per_round)
+        + " | | |",
+        f"| {SLOTS} slots / 1 slot, median of rounds | {speedup:.2f}x | >= 2x | "
+        f"{verdict(speedup >= 2)} |",
+        f"| greedy pass: aflab eval; raw replay of its calls ({SLOTS} threads) | "
+        f"{aflab_s:.2f} s, {output_tokens(log)} tokens; {raw_s:.2f} s, {raw_tokens} tokens | | |",
+        f"| raw replay time / aflab time | {share:.3f} | >= 0.95 | {verdict(share >= 0.95)} |",
     ]
-    return rows, 1 / rate["raw", False]
+    return rows, raw_s / n
 
 
-def prefix_reuse(llm: Any) -> list[str]:
-    system_tokens = len(llm.tokenize(SYSTEM.encode(), add_bos=False, special=True))
-    queries = [q.text for q in select_queries("helpful-only", None, limit=WARM_CALLS + 1)]
-    llm.set_cache(None)
-    llm.create_completion("Hi", max_tokens=1)  # page the weights in: not part of "cold"
-    llm.reset()
-    cold, _ = chat(llm, conversation(queries[0]), 1)
-    warm = statistics.mean(chat(llm, conversation(q), 1)[0] for q in queries[1:])
-    llm.set_cache(ram_cache(True))  # every call now also saves a state
-    cached = statistics.mean(chat(llm, conversation(q, "paid"), 1)[0] for q in queries[1:])
-    llm.reset()  # KV forgotten, states still in the RAM cache: a restore instead of a re-eval
-    restored, _ = chat(llm, conversation(queries[0], "paid"), 1)
-    llm.set_cache(None)
-    ratio = cold / warm
-    rows = [
-        f"| system prompt length | {system_tokens} tokens | | |",
-        f"| cold first token (reset, no cache) | {cold:.2f} s | | |",
-        f"| warm first token, mean of {WARM_CALLS} (KV prefix reuse) | {warm:.2f} s | | |",
-        f"| cold / warm | {ratio:.1f}x | >= 10x | {verdict(ratio >= 10)} |",
-        f"| warm, with a 1 GiB LlamaRAMCache | {cached:.2f} s | | |",
-        f"| after reset, restored from LlamaRAMCache | {restored:.2f} s | | |",
+def first_tokens(engine: engines.Engine, count: int) -> float:
+    """Seconds until ``count`` concurrent first requests (other queries) have their first token."""
+    queries = [q.text for q in select_queries("helpful-only", None, limit=count)]
+    requests = [
+        {
+            "messages": [
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": user_turn(q, "free", "helpful-only")},
+            ],
+            "max_tokens": 1,
+            "temperature": 0,
+        }
+        for q in queries
     ]
-    return rows
+    threads = [threading.Thread(target=engine.chat, args=(r,)) for r in requests]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start
+
+
+def fresh(slots: int, prime: bool) -> Callable[[], engines.Engine]:
+    def start() -> engines.Engine:
+        engines.PRIME_MIN_CHARS = 2000 if prime else 10**9
+        return engines._start(smollm2_path(), slots)
+
+    return start
+
+
+def prefix_reuse() -> list[str]:
+    single = fresh(1, True)()
+    tokens = len(single.tokenize(SYSTEM))
+    cold = first_tokens(single, 1)
+    warm = statistics.mean(first_tokens(single, 1) for _ in range(3))
+    single.close()
+    unprimed_engine = fresh(SLOTS, False)()
+    unprimed = first_tokens(unprimed_engine, SLOTS)
+    unprimed_engine.close()
+    primed_engine = fresh(SLOTS, True)()
+    primed = first_tokens(primed_engine, SLOTS)
+    primed_engine.close()
+    engines.PRIME_MIN_CHARS = 2000
+    return [
+        f"| system prompt length | {tokens} tokens | | |",
+        f"| 1 slot: cold first token | {cold:.2f} s | | |",
+        f"| 1 slot: warm first token (prefix in the slot), mean of 3 | {warm:.2f} s | | |",
+        f"| cold / warm | {cold / warm:.1f}x | >= 10x | {verdict(cold / warm >= 10)} |",
+        f"| {SLOTS} first requests at once, each slot evaluates it | {unprimed:.2f} s | | |",
+        f"| {SLOTS} first requests at once, evaluated once, copied | {primed:.2f} s | | |",
+        f"| not copied / copied | {unprimed / primed:.1f}x | | |",
+    ]
 
 
 def write_doc(a: list[str], b: list[str], c: list[str]) -> None:
     head = "| measurement | value | target | result |\n|---|---|---|---|\n"
     a_rows, b_rows, c_rows = (head + "\n".join(rows) for rows in (a, b, c))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    DOC.parent.mkdir(parents=True, exist_ok=True)
+    old = DOC.read_text() if DOC.exists() else ""
+    kept = old[old.index("## Fresh set-up") :] if "## Fresh set-up" in old else ""
     DOC.write_text(f"""# aflab benchmarks
 
 Date: {date.today().isoformat()}. Machine: {len(os.sched_getaffinity(0))} CPUs (nproc), \
 {platform.machine()}, Python {platform.python_version()}, inspect_ai {version("inspect_ai")}, \
-llama-cpp-python {version("llama_cpp_python")}; load average at the end: {load}.
+xllamacpp {version("xllamacpp")}; load average at the end: {load}.
 
 The machine may be shared, so absolute times vary between runs; each target is a ratio of
 timings taken in the same run. Rerun with `make bench` (`.venv/bin/python
-benchmarks/bench_core.py`), which overwrites this file.
+benchmarks/bench_core.py`), which overwrites this file up to the set-up section. The engine
+comparison (xllamacpp vs llama-cpp-python) is in docs/engines.md.
 
 ## (a) Harness cost per sample
 
@@ -200,44 +262,43 @@ model that answers at once (a closed `<OUTPUT>`, so one generate call per sample
 `display="none"`, a temporary log dir, Inspect's cache off. After a warm-up eval, N = {SIZES[0]}
 and {SIZES[1]} queries ({2 * SIZES[0]} and {2 * SIZES[1]} samples) each ran twice, the faster run
 kept; the line through the two points gives fixed cost (intercept) and cost per sample (slope).
-Target: the slope is at most 5% of the raw llama.cpp time per sample measured in (b).
+Target: the slope is at most 5% of the raw engine time per sample measured in (b).
 
-## (b) Embedded model throughput
+## (b) Embedded model: slots on the demo workload
 
 {b_rows}
 
-How it was measured: `aflab/smollm2` as the provider now is (no `LlamaRAMCache`), \
-`helpful_only(limit={EMBED_QUERIES}, max_continuations=0)` (one call per sample), temperature 0,
-`max_tokens={MAX_TOKENS}`, `max_samples=1` (as `aflab run` sets it), Inspect's cache off; the time
-is the whole `eval()`. The raw loop calls `create_chat_completion` on the same `Llama`
-(`load_llama`) with the same messages, each with the sample's output token count from the aflab
-log as `max_tokens` (checked to be equal). KV warmth: a 1-token aflab eval first puts the system
-prompt in the KV cache (and pays Inspect's one-time setup), so every later call of either kind
-starts from that prefix. {REPEATS} interleaved rounds of aflab, raw, then aflab, raw with a fresh
-1 GiB `LlamaRAMCache` per pass (the provider's former setting; fresh, or a pass would find states
-saved by the previous pass for the same prompts). Samples/s are means; the target is the median
-of per-round ratios, which one load spike cannot move much. Multi-turn rows, one run each: 1 query
-with `max_continuations=3`, `max_tokens=48`, one sample at a time without a cache (`aflab run`
-now), then Inspect's default sample concurrency with a `LlamaRAMCache` (`aflab run` before).
+How it was measured: the demo's workload, i.e. `aflab run`'s defaults (the full helpful-only
+prompt with its worked examples, the format grammar, {EMBEDDED_MAX_TOKENS} tokens a reply, up to
+4 `<NEXT/>` turns, temperature 1, seed 11) on {DEMO_QUERIES} queries ({2 * DEMO_QUERIES}
+samples), Inspect's cache off; the time is the whole `eval()`. "1 slot" is the engine with one
+slot and `max_samples=1`: one sample at a time, as aflab ran before; "{SLOTS} slots" is the
+default. A first pass on each engine puts the system prompt into its slots (its time is shown);
+then {ROUNDS} interleaved rounds. Both passes of a round run the same samples, so the ratio of
+their times is the ratio of samples/s; the target is the median of per-round ratios. Output
+tokens differ between passes (temperature 1), and are shown. The last rows compare the harness
+with the engine alone: a greedy {SLOTS}-slot eval, then the same requests (messages, grammar,
+each call's output token count as its budget) sent straight to `Engine.chat` from {SLOTS}
+threads, each sample's calls in order; the token totals show the replay did the same work.
 
 ## (c) System prompt prefix reuse
 
 {c_rows}
 
-How it was measured: wall time of `create_chat_completion(..., max_tokens=1)` on the system
-prompt plus one helpful-only user turn. Cold: cache removed, weights paged in by a 1-token call,
-then `llm.reset()`, so the whole prompt is evaluated. Warm: {WARM_CALLS} more calls on the same
-`Llama`, each with another query, reusing the system prompt prefix in the KV cache. The last two
-rows add a 1 GiB `LlamaRAMCache` (the provider's former setting): warm calls (each now also saves
-a state), and one call after `llm.reset()` that restores its prefix from that cache.
-""")
+How it was measured: wall time until the first token of requests made of the system prompt and
+one helpful-only user turn (`max_tokens=1`). Cold: a fresh one-slot engine; warm: 3 more
+requests with other queries on it. The last rows start fresh {SLOTS}-slot engines and send
+{SLOTS} first requests at once: without priming every slot evaluates the prompt; with it
+(`aflab.models.engine`), slot 0 evaluates it once and it is copied into the other slots (slot
+save/restore) before the requests run.
+
+{kept}""")
 
 
 def main() -> None:
-    llm = load_llama(smollm2_path())
     try:
-        c = prefix_reuse(llm)
-        b, raw_per_sample = throughput(llm)
+        c = prefix_reuse()
+        b, raw_per_sample = throughput()
         a = harness(raw_per_sample)
     finally:
         shutil.rmtree(LOG_DIR, ignore_errors=True)

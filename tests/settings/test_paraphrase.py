@@ -49,7 +49,7 @@ def test_paraphrase_keeps_base_pieces_it_cannot_trust_and_is_cached() -> None:
 def test_paraphrase_command_writes_a_wording_and_a_diff(tmp_path: Path, monkeypatch) -> None:
     import inspect_ai.model
 
-    monkeypatch.setattr(inspect_ai.model, "get_model", lambda name: scripted_judge(rewriter))
+    monkeypatch.setattr(inspect_ai.model, "get_model", lambda name, **_: scripted_judge(rewriter))
     args = ["paraphrase", "--model", "mockllm/y", "--out", str(tmp_path)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
