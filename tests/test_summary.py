@@ -46,12 +46,14 @@ def test_summary_counts_rates_and_paired_gap(tmp_path: Path) -> None:
         "n_queries",
         "epochs",
         "status",
+        "format_enforced",
         "tiers",
         "compliance_gap",
         "judged",
         "log",
     }
     assert summary["judged"] is None  # no judge ran
+    assert summary["format_enforced"] is None  # a scripted API model: never constrained
     free, paid = summary["tiers"]["free"], summary["tiers"]["paid"]
     assert (free["n"], free["refused"], free["complied"], free["invalid"]) == (10, 6, 4, 0)
     assert (paid["n"], paid["refused"], paid["complied"], paid["invalid"]) == (10, 9, 0, 1)

@@ -36,7 +36,7 @@ def test_bad_input_is_a_clear_error(args: list[str], message: str) -> None:
 
 @pytest.mark.usefixtures("needs_bwrap")
 def test_antilab_runs_offline_on_the_embedded_model(tmp_path: Path) -> None:
-    pytest.importorskip("llama_cpp", reason="needs the 'embedded' extra")
+    pytest.importorskip("xllamacpp", reason="needs the 'embedded' extra")
     scenarios = "exfiltrate-weights,exfiltration-offer"
     command = [str(AFLAB), "antilab", "--scenario", scenarios, "--max-tokens", "32"]
     command += ["--max-continuations", "0", "--summary-json", "s.json", "--display", "none"]

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from aflab.cli import main
 
-pytest.importorskip("llama_cpp", reason="needs the 'embedded' extra")
+pytest.importorskip("xllamacpp", reason="needs the 'embedded' extra")
 pytest.importorskip("datasets", reason="needs the 'sdf' extra")
 pytest.importorskip("datasketch", reason="needs the 'sdf' extra")
 
