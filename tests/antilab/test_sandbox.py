@@ -414,3 +414,26 @@ def test_a_broken_sandbox_is_an_error_not_a_choice(
     monkeypatch.setattr("aflab.antilab.sandbox.bwrap_path", lambda: "/bin/false")
     with pytest.raises(UsageError, match="bubblewrap cannot sandbox here"):
         check_bwrap()
+
+
+def test_commands_cannot_lower_process_1s_limits_or_priority(box: BwrapSandbox) -> None:
+    # Same uid as process 1: without a filter a command could lower its limits (open files: every
+    # later command fails; CPU time: the kernel kills it) or starve it (SCHED_IDLE, nice 19), and
+    # the sample would end as an error. Process 1's threads are targets as much as process 1.
+    before = run(box, "prlimit --pid 1 --raw --noheadings; ps -o ni=,cls= -p 1")
+    code, out = run(
+        box,
+        "for t in /proc/1/task/*; do t=${t##*/}; prlimit --pid $t --nofile=4:4; "
+        "prlimit --pid $t --cpu=1:1; prlimit --pid $t --as=100000; renice -n 19 -p $t; "
+        "chrt -i -p 0 $t; taskset -p 1 $t; ionice -c 3 -p $t; done; renice -n 19 -u root; "
+        "renice -n 19 -g 1; ionice -c 3 -u 0",
+    )
+    threads = out.count("current affinity mask")  # process 1 and its relay's threads
+    assert threads >= 3 and out.count("Operation not permitted") == 7 * threads + 3
+    assert kinds(box) == ["permission"]
+    # A command may still limit itself.
+    code, out = run(box, "ulimit -n 100 && ulimit -n; prlimit --nofile=50 sh -c 'ulimit -n'")
+    assert (code, out) == (0, "100\n50\n")
+    assert run(box, "prlimit --pid 1 --raw --noheadings; ps -o ni=,cls= -p 1") == before
+    assert run(box, "echo alive") == (0, "alive\n")
+

@@ -254,6 +254,110 @@ def drop_capabilities() -> None:
         raise OSError(errno.EPERM, f"capabilities remain after dropping them: {left}")
 
 
+# A filter on the calls that act on another process by its id and that the kernel allows to any
+# process of the same user: every command's processes run as process 1's user. Unfiltered, a
+# command could lower process 1's limits for good (open files: every later command fails; CPU
+# time: the kernel kills it) or starve it (SCHED_IDLE, nice 19, one CPU), and so end the sample
+# as an error. A command may still set its own (pid 0, as ``ulimit``, ``nice`` and glibc's
+# setrlimit do); naming itself by its pid is refused too. <linux/seccomp.h>, <linux/audit.h>.
+_SECCOMP_SET_MODE_FILTER = 1
+_RET_ALLOW = 0x7FFF0000
+_RET_EPERM = 0x00050000 | errno.EPERM
+# Per machine: the filter's architecture, then the calls' numbers. Other architectures, and the
+# 32-bit and x32 calls of these (int 0x80), are refused outright.
+_SYSCALLS = {
+    "x86_64": (0xC000003E, {"setpriority": 141, "sched_setparam": 142,
+               "sched_setscheduler": 144, "sched_setaffinity": 203, "ioprio_set": 251,
+               "prlimit64": 302, "sched_setattr": 314}),
+    "aarch64": (0xC00000B7, {"setpriority": 140, "sched_setparam": 118,
+                "sched_setscheduler": 119, "sched_setaffinity": 122, "ioprio_set": 30,
+                "prlimit64": 261, "sched_setattr": 274}),
+}  # fmt: skip
+_X32_SYSCALL_BIT = 0x40000000
+_PRIO_PROCESS = 0
+_IOPRIO_WHO_PROCESS = 1
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def seccomp_program(arch: int, numbers: dict[str, int]) -> list[tuple[int, int, int, int]]:
+    """The classic BPF program (code, jt, jf, k) of the filter above."""
+    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, JGE, BPF_RET|K
+
+    def arg(n: int, high: bool = False) -> int:  # seccomp_data: nr, arch, ip, then args (LE)
+        return 16 + 8 * n + (4 if high else 0)
+
+    # Each check: (loads and tests; a test is (offset, value, on_equal, on_other)) in order.
+    allow, deny = "allow", "deny"
+    own = {"pid0": [(arg(0), 0, allow, deny)]}
+    checks: dict[str, list[tuple[int, int, str, str]]] = {
+        # Its own limits (pid 0), or only reading another's (no new limit).
+        "prlimit64": [(arg(0), 0, allow, "next"), (arg(2), 0, "next", deny),
+                      (arg(2, True), 0, allow, deny)],
+        "setpriority": [(arg(0), _PRIO_PROCESS, "next", deny), (arg(1), 0, allow, deny)],
+        "ioprio_set": [(arg(0), _IOPRIO_WHO_PROCESS, "next", deny), (arg(1), 0, allow, deny)],
+        **{name: own["pid0"] for name in ("sched_setparam", "sched_setscheduler",
+                                          "sched_setaffinity", "sched_setattr")},
+    }  # fmt: skip
+    # Layout: header, dispatch on the number, one block per check, then allow and deny.
+    code: list[tuple[int, Any, Any, int]] = [
+        (load, 0, 0, 4),
+        (jeq, "n", deny, arch),
+        (load, 0, 0, 0),
+        (jge, deny, "n", _X32_SYSCALL_BIT),
+    ]
+    code += [(jeq, f"check:{name}", "n", numbers[name]) for name in checks]
+    code.append((ret, 0, 0, _RET_ALLOW))
+    labels: dict[str, int] = {}
+    for name, tests in checks.items():
+        labels[f"check:{name}"] = len(code)
+        for offset, value, on_equal, on_other in tests:
+            code.append((load, 0, 0, offset))
+            code.append((jeq, on_equal, on_other, value))
+    labels[allow] = len(code)
+    code.append((ret, 0, 0, _RET_ALLOW))
+    labels[deny] = len(code)
+    code.append((ret, 0, 0, _RET_EPERM))
+
+    def target(where: Any, at: int) -> int:
+        if where in ("n", "next", 0):
+            return 0
+        offset = labels[where] - at - 1
+        if not 0 <= offset < 256:
+            raise ValueError(f"jump to {where} out of range")
+        return offset
+
+    return [(c, target(jt, i), target(jf, i), k) for i, (c, jt, jf, k) in enumerate(code)]
+
+
+def restrict_syscalls() -> None:
+    """Install the filter (after no_new_privs) for this process and every one it starts."""
+    machine = os.uname().machine
+    if machine not in _SYSCALLS:
+        raise OSError(errno.ENOSYS, f"no system call filter for {machine}")
+    program = seccomp_program(*_SYSCALLS[machine])
+    filters = (_SockFilter * len(program))(*(_SockFilter(*i) for i in program))
+    fprog = _SockFprog(len(program), filters)
+    _libc.syscall.restype = ctypes.c_long
+    seccomp = {"x86_64": 317, "aarch64": 277}[machine]
+    result = _libc.syscall(
+        ctypes.c_long(seccomp), ctypes.c_long(_SECCOMP_SET_MODE_FILTER), ctypes.c_long(0),
+        ctypes.byref(fprog),
+    )  # fmt: skip
+    _check(0 if result == 0 else -1, "seccomp")
+
+
 def capabilities(pid: str = "self") -> dict[str, int]:
     with open(f"/proc/{pid}/status") as handle:
         lines = [ln.split(":") for ln in handle if ln.startswith("Cap")]
@@ -390,6 +494,7 @@ class Sandbox:
         for mount in self.setup["mounts"]:
             mount_tmpfs(mount["path"], mount["bytes"], mount["files"], int(mount["mode"], 8))
         drop_capabilities()
+        restrict_syscalls()  # before any thread: a filter covers the threads that follow it
         self.relay = Relay(int(self.setup["port"]), self.setup["upstream"]).start()
 
     def execute(self, request: dict[str, Any], data: bytes) -> tuple[dict[str, Any], list[bytes]]:
