@@ -437,3 +437,25 @@ def test_commands_cannot_lower_process_1s_limits_or_priority(box: BwrapSandbox) 
     assert run(box, "prlimit --pid 1 --raw --noheadings; ps -o ni=,cls= -p 1") == before
     assert run(box, "echo alive") == (0, "alive\n")
 
+
+def test_a_deep_tree_in_tmp_does_not_break_the_sandbox() -> None:
+    box = small_box(tmp_files=3000)
+    deep = textwrap.dedent("""\
+        import os
+        for top in ("/tmp", "/dev/shm"):
+            os.chdir(top)
+            for _ in range(1500):
+                os.mkdir("a")
+                os.chdir("a")
+            open("f", "w").close()
+        os.chdir("/tmp")
+        os.chmod("a/a", 0)
+        print("made")
+        """)
+    try:
+        asyncio.run(box.write_file("deep.py", deep))
+        assert run(box, "python3 deep.py") == (0, "made\n")
+        assert run(box, "find /tmp /dev/shm -mindepth 1 | wc -l") == (0, "0\n")
+    finally:
+        box.close()
+

@@ -33,7 +33,6 @@ import json
 import os
 import resource
 import select
-import shutil
 import signal
 import socket
 import stat
@@ -459,22 +458,61 @@ def usage(path: str) -> dict[str, Any]:
     }
 
 
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def empty_dir(path: str) -> None:
-    """Remove everything under ``path``: a command could have made a directory unreadable."""
+    """Remove everything under ``path``. No recursion and no long paths: a command can nest
+    directories as deep as the file count allows (past Python's recursion limit and PATH_MAX),
+    and make any of them unreadable (chmod 0; we are their owner, but without capabilities)."""
     with contextlib.suppress(OSError):
         os.chmod(path, 0o1777)
-    for root, dirs, _ in os.walk(path):  # top-down: each directory is opened after its parent
-        for name in dirs:
-            inner = os.path.join(root, name)
-            if not os.path.islink(inner):
+    try:
+        fd = os.open(path, _DIRECTORY)
+    except OSError:
+        return
+    # The directories entered below ``path``, each with its subdirectories still to remove.
+    stack: list[tuple[str, list[str]]] = []
+    try:
+        pending = _clear_files(fd)
+        while True:
+            if pending:
+                name = pending.pop()
                 with contextlib.suppress(OSError):
-                    os.chmod(inner, 0o700)
-    for entry in os.scandir(path):
-        with contextlib.suppress(OSError):
+                    os.chmod(name, 0o700, dir_fd=fd)
+                try:
+                    inner = os.open(name, _DIRECTORY, dir_fd=fd)
+                except OSError:
+                    continue
+                stack.append((name, pending))
+                os.close(fd)
+                fd, pending = inner, _clear_files(inner)
+                continue
+            if not stack:
+                return
+            parent = os.open("..", _DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            name, pending = stack.pop()
+            with contextlib.suppress(OSError):
+                os.rmdir(name, dir_fd=fd)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+
+
+def _clear_files(fd: int) -> list[str]:
+    """Unlink what the directory ``fd`` holds but its subdirectories; return their names."""
+    directories = []
+    with contextlib.suppress(OSError), os.scandir(fd) as entries:
+        for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
+                directories.append(entry.name)
             else:
-                os.unlink(entry.path)
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.name, dir_fd=fd)
+    return directories
 
 
 class Sandbox:
