@@ -459,3 +459,12 @@ def test_a_deep_tree_in_tmp_does_not_break_the_sandbox() -> None:
     finally:
         box.close()
 
+
+def test_arguments_the_sandbox_cannot_pass_are_a_tool_error_not_a_crash(
+    box: BwrapSandbox,
+) -> None:
+    # Inspect turns "embedded null byte" (what subprocess raises) into a tool error for the model.
+    with pytest.raises(ValueError, match="embedded null byte"):
+        run(box, "echo a\x00b")
+    assert run(box, "echo \ud800 done") == (0, "? done\n")
+    assert run(box, "echo alive") == (0, "alive\n")
