@@ -468,3 +468,21 @@ def test_arguments_the_sandbox_cannot_pass_are_a_tool_error_not_a_crash(
         run(box, "echo a\x00b")
     assert run(box, "echo \ud800 done") == (0, "? done\n")
     assert run(box, "echo alive") == (0, "alive\n")
+
+
+def test_system_v_ipc_does_not_outlive_its_command(box: BwrapSandbox) -> None:
+    # Shared memory that no tmpfs caps: were it kept, each command could add to what the sample
+    # holds in the host's memory.
+    make = textwrap.dedent("""\
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.shmat.restype = ctypes.c_void_p
+        segment = libc.shmget(0x1234, 8 << 20, 0o1666)
+        ctypes.memset(libc.shmat(segment, None, 0), 1, 8 << 20)
+        print(libc.msgget(0x1235, 0o1666) >= 0, libc.semget(0x1236, 1, 0o1666) >= 0)
+        """)
+    asyncio.run(box.write_file("ipc.py", make))
+    code, out = run(box, "python3 ipc.py; ipcs -m -q -s | grep -c ^0x")
+    assert (code, out) == (0, "True True\n3\n")
+    assert run(box, "ipcs -m -q -s | grep -c ^0x") == (1, "0\n")
+

@@ -458,6 +458,26 @@ def usage(path: str) -> dict[str, Any]:
     }
 
 
+# <sys/ipc.h>: the call that removes each kind of System V object, by its id.
+_IPC_RMID = 0
+_IPC_KINDS = {"shm": "shmctl", "msg": "msgctl", "sem": "semctl"}
+
+
+def remove_ipc() -> None:
+    """Remove the System V shared memory, message queues and semaphores a command left (the
+    sandbox has an IPC namespace of its own, and they are ours): nothing caps what they hold,
+    and they would outlast the command, as /tmp would."""
+    for kind, call in _IPC_KINDS.items():
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                ids = [int(line.split()[1]) for line in list(table)[1:] if line.strip()]
+        except OSError:
+            continue
+        for ident in ids:
+            args = (ident, 0, _IPC_RMID) if kind == "sem" else (ident, _IPC_RMID, None)
+            getattr(_libc, call)(*args)
+
+
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -582,6 +602,7 @@ class Sandbox:
         mounts = [usage(m["path"]) for m in self.setup["mounts"]]
         for path in TEMPORARY_DIRS:
             empty_dir(path)
+        remove_ipc()
         reply = {
             "timed_out": status is None,
             "returncode": _returncode(status),
