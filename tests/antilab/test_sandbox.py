@@ -486,3 +486,11 @@ def test_system_v_ipc_does_not_outlive_its_command(box: BwrapSandbox) -> None:
     assert (code, out) == (0, "True True\n3\n")
     assert run(box, "ipcs -m -q -s | grep -c ^0x") == (1, "0\n")
 
+
+def test_host_side_file_access_does_not_hang_on_a_fifo(box: BwrapSandbox) -> None:
+    run(box, "mkfifo pipe")
+    with pytest.raises(OSError):
+        asyncio.run(box.read_file("pipe"))
+    with pytest.raises(OSError):
+        asyncio.run(box.write_file("pipe", "x"))
+    assert run(box, "echo alive") == (0, "alive\n")

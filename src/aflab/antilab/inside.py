@@ -637,18 +637,16 @@ class Sandbox:
 
     def read(self, request: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         path = self._resolve(str(request["path"]))
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-        if info.st_size > int(request["limit"]):
-            return {"error": "too_large", "message": f"{info.st_size} bytes"}, []
-        with open(path, "rb") as handle:
+        with _open_regular(path, os.O_RDONLY) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > int(request["limit"]):
+                return {"error": "too_large", "message": f"{size} bytes"}, []
             return {"ok": True}, [handle.read(int(request["limit"]) + 1)]
 
     def write(self, request: dict[str, Any], data: bytes) -> tuple[dict[str, Any], list[bytes]]:
         path = self._resolve(str(request["path"]))
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as handle:
+        with _open_regular(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) as handle:
             handle.write(data)
         return {"ok": True}, []
 
@@ -659,6 +657,19 @@ class Sandbox:
         if resolved != workspace and not resolved.startswith(workspace + "/"):
             raise PermissionError(errno.EACCES, f"{path}: leads outside {workspace}")
         return resolved
+
+
+def _open_regular(path: str, flags: int) -> Any:
+    """``path`` opened, if it is a regular file: never blocks (a FIFO a command made would hold
+    process 1, and the host with it, forever), never follows a last link (resolved already)."""
+    fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        code = errno.EISDIR if stat.S_ISDIR(info.st_mode) else errno.EINVAL
+        raise OSError(code, f"{os.strerror(code)}: not a regular file", path)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb" if flags == os.O_RDONLY else "wb")
 
 
 def _returncode(status: int | None) -> int:
