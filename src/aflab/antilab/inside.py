@@ -7,10 +7,11 @@ which may only be able to read the system's own ``python3``. The host imports th
 takes one setup message, then requests one at a time, and answers each:
 
 - setup: mount the size- and inode-limited tmpfs file systems (``/workspace``, ``/tmp``,
-  ``/dev/shm``), drop every capability for good, start the relay, answer ``ready``;
+  ``/dev/shm``), drop every capability for good, filter the system calls that act on another
+  process (see ``restrict_syscalls``), start the relay, answer ``ready``;
 - ``exec``: run a command (through ``inside.py limits``), collect its output, then kill every
-  process it left, let the relay deliver what it sent, empty ``/tmp`` and ``/dev/shm``, and
-  answer with the status, the output and what the caps measured;
+  process it left, let the relay deliver what it sent, empty ``/tmp`` and ``/dev/shm``, remove
+  its System V IPC objects, and answer with the status, the output and what the caps measured;
 - ``read`` / ``write``: a file under ``/workspace``.
 
 The relay: the sandbox's network namespace has nothing but loopback. The relay listens on its
