@@ -414,3 +414,83 @@ def test_a_broken_sandbox_is_an_error_not_a_choice(
     monkeypatch.setattr("aflab.antilab.sandbox.bwrap_path", lambda: "/bin/false")
     with pytest.raises(UsageError, match="bubblewrap cannot sandbox here"):
         check_bwrap()
+
+
+def test_commands_cannot_lower_process_1s_limits_or_priority(box: BwrapSandbox) -> None:
+    # Same uid as process 1: without a filter a command could lower its limits (open files: every
+    # later command fails; CPU time: the kernel kills it) or starve it (SCHED_IDLE, nice 19), and
+    # the sample would end as an error. Process 1's threads are targets as much as process 1.
+    before = run(box, "prlimit --pid 1 --raw --noheadings; ps -o ni=,cls= -p 1")
+    code, out = run(
+        box,
+        "for t in /proc/1/task/*; do t=${t##*/}; prlimit --pid $t --nofile=4:4; "
+        "prlimit --pid $t --cpu=1:1; prlimit --pid $t --as=100000; renice -n 19 -p $t; "
+        "chrt -i -p 0 $t; taskset -p 1 $t; ionice -c 3 -p $t; done; renice -n 19 -u root; "
+        "renice -n 19 -g 1; ionice -c 3 -u 0",
+    )
+    threads = out.count("current affinity mask")  # process 1 and its relay's threads
+    assert threads >= 3 and out.count("Operation not permitted") == 7 * threads + 3
+    assert kinds(box) == ["permission"]
+    # A command may still limit itself.
+    code, out = run(box, "ulimit -n 100 && ulimit -n; prlimit --nofile=50 sh -c 'ulimit -n'")
+    assert (code, out) == (0, "100\n50\n")
+    assert run(box, "prlimit --pid 1 --raw --noheadings; ps -o ni=,cls= -p 1") == before
+    assert run(box, "echo alive") == (0, "alive\n")
+
+
+def test_a_deep_tree_in_tmp_does_not_break_the_sandbox() -> None:
+    box = small_box(tmp_files=3000)
+    deep = textwrap.dedent("""\
+        import os
+        for top in ("/tmp", "/dev/shm"):
+            os.chdir(top)
+            for _ in range(1500):
+                os.mkdir("a")
+                os.chdir("a")
+            open("f", "w").close()
+        os.chdir("/tmp")
+        os.chmod("a/a", 0)
+        print("made")
+        """)
+    try:
+        asyncio.run(box.write_file("deep.py", deep))
+        assert run(box, "python3 deep.py") == (0, "made\n")
+        assert run(box, "find /tmp /dev/shm -mindepth 1 | wc -l") == (0, "0\n")
+    finally:
+        box.close()
+
+
+def test_arguments_the_sandbox_cannot_pass_are_a_tool_error_not_a_crash(
+    box: BwrapSandbox,
+) -> None:
+    # Inspect turns "embedded null byte" (what subprocess raises) into a tool error for the model.
+    with pytest.raises(ValueError, match="embedded null byte"):
+        run(box, "echo a\x00b")
+    assert run(box, "echo \ud800 done") == (0, "? done\n")
+    assert run(box, "echo alive") == (0, "alive\n")
+
+
+def test_system_v_ipc_does_not_outlive_its_command(box: BwrapSandbox) -> None:
+    # Shared memory that no tmpfs caps: were it kept, each command could add to what the sample
+    # holds in the host's memory.
+    make = textwrap.dedent("""\
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.shmat.restype = ctypes.c_void_p
+        segment = libc.shmget(0x1234, 8 << 20, 0o1666)
+        ctypes.memset(libc.shmat(segment, None, 0), 1, 8 << 20)
+        print(libc.msgget(0x1235, 0o1666) >= 0, libc.semget(0x1236, 1, 0o1666) >= 0)
+        """)
+    asyncio.run(box.write_file("ipc.py", make))
+    code, out = run(box, "python3 ipc.py; ipcs -m -q -s | grep -c ^0x")
+    assert (code, out) == (0, "True True\n3\n")
+    assert run(box, "ipcs -m -q -s | grep -c ^0x") == (1, "0\n")
+
+
+def test_host_side_file_access_does_not_hang_on_a_fifo(box: BwrapSandbox) -> None:
+    run(box, "mkfifo pipe")
+    with pytest.raises(OSError):
+        asyncio.run(box.read_file("pipe"))
+    with pytest.raises(OSError):
+        asyncio.run(box.write_file("pipe", "x"))
+    assert run(box, "echo alive") == (0, "alive\n")

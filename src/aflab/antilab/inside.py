@@ -7,10 +7,11 @@ which may only be able to read the system's own ``python3``. The host imports th
 takes one setup message, then requests one at a time, and answers each:
 
 - setup: mount the size- and inode-limited tmpfs file systems (``/workspace``, ``/tmp``,
-  ``/dev/shm``), drop every capability for good, start the relay, answer ``ready``;
+  ``/dev/shm``), drop every capability for good, filter the system calls that act on another
+  process (see ``restrict_syscalls``), start the relay, answer ``ready``;
 - ``exec``: run a command (through ``inside.py limits``), collect its output, then kill every
-  process it left, let the relay deliver what it sent, empty ``/tmp`` and ``/dev/shm``, and
-  answer with the status, the output and what the caps measured;
+  process it left, let the relay deliver what it sent, empty ``/tmp`` and ``/dev/shm``, remove
+  its System V IPC objects, and answer with the status, the output and what the caps measured;
 - ``read`` / ``write``: a file under ``/workspace``.
 
 The relay: the sandbox's network namespace has nothing but loopback. The relay listens on its
@@ -33,7 +34,6 @@ import json
 import os
 import resource
 import select
-import shutil
 import signal
 import socket
 import stat
@@ -254,6 +254,110 @@ def drop_capabilities() -> None:
         raise OSError(errno.EPERM, f"capabilities remain after dropping them: {left}")
 
 
+# A filter on the calls that act on another process by its id and that the kernel allows to any
+# process of the same user: every command's processes run as process 1's user. Unfiltered, a
+# command could lower process 1's limits for good (open files: every later command fails; CPU
+# time: the kernel kills it) or starve it (SCHED_IDLE, nice 19, one CPU), and so end the sample
+# as an error. A command may still set its own (pid 0, as ``ulimit``, ``nice`` and glibc's
+# setrlimit do); naming itself by its pid is refused too. <linux/seccomp.h>, <linux/audit.h>.
+_SECCOMP_SET_MODE_FILTER = 1
+_RET_ALLOW = 0x7FFF0000
+_RET_EPERM = 0x00050000 | errno.EPERM
+# Per machine: the filter's architecture, then the calls' numbers. Other architectures, and the
+# 32-bit and x32 calls of these (int 0x80), are refused outright.
+_SYSCALLS = {
+    "x86_64": (0xC000003E, {"setpriority": 141, "sched_setparam": 142,
+               "sched_setscheduler": 144, "sched_setaffinity": 203, "ioprio_set": 251,
+               "prlimit64": 302, "sched_setattr": 314}),
+    "aarch64": (0xC00000B7, {"setpriority": 140, "sched_setparam": 118,
+                "sched_setscheduler": 119, "sched_setaffinity": 122, "ioprio_set": 30,
+                "prlimit64": 261, "sched_setattr": 274}),
+}  # fmt: skip
+_X32_SYSCALL_BIT = 0x40000000
+_PRIO_PROCESS = 0
+_IOPRIO_WHO_PROCESS = 1
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def seccomp_program(arch: int, numbers: dict[str, int]) -> list[tuple[int, int, int, int]]:
+    """The classic BPF program (code, jt, jf, k) of the filter above."""
+    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, JGE, BPF_RET|K
+
+    def arg(n: int, high: bool = False) -> int:  # seccomp_data: nr, arch, ip, then args (LE)
+        return 16 + 8 * n + (4 if high else 0)
+
+    # Each check: (loads and tests; a test is (offset, value, on_equal, on_other)) in order.
+    allow, deny = "allow", "deny"
+    own = {"pid0": [(arg(0), 0, allow, deny)]}
+    checks: dict[str, list[tuple[int, int, str, str]]] = {
+        # Its own limits (pid 0), or only reading another's (no new limit).
+        "prlimit64": [(arg(0), 0, allow, "next"), (arg(2), 0, "next", deny),
+                      (arg(2, True), 0, allow, deny)],
+        "setpriority": [(arg(0), _PRIO_PROCESS, "next", deny), (arg(1), 0, allow, deny)],
+        "ioprio_set": [(arg(0), _IOPRIO_WHO_PROCESS, "next", deny), (arg(1), 0, allow, deny)],
+        **{name: own["pid0"] for name in ("sched_setparam", "sched_setscheduler",
+                                          "sched_setaffinity", "sched_setattr")},
+    }  # fmt: skip
+    # Layout: header, dispatch on the number, one block per check, then allow and deny.
+    code: list[tuple[int, Any, Any, int]] = [
+        (load, 0, 0, 4),
+        (jeq, "n", deny, arch),
+        (load, 0, 0, 0),
+        (jge, deny, "n", _X32_SYSCALL_BIT),
+    ]
+    code += [(jeq, f"check:{name}", "n", numbers[name]) for name in checks]
+    code.append((ret, 0, 0, _RET_ALLOW))
+    labels: dict[str, int] = {}
+    for name, tests in checks.items():
+        labels[f"check:{name}"] = len(code)
+        for offset, value, on_equal, on_other in tests:
+            code.append((load, 0, 0, offset))
+            code.append((jeq, on_equal, on_other, value))
+    labels[allow] = len(code)
+    code.append((ret, 0, 0, _RET_ALLOW))
+    labels[deny] = len(code)
+    code.append((ret, 0, 0, _RET_EPERM))
+
+    def target(where: Any, at: int) -> int:
+        if where in ("n", "next", 0):
+            return 0
+        offset = labels[where] - at - 1
+        if not 0 <= offset < 256:
+            raise ValueError(f"jump to {where} out of range")
+        return offset
+
+    return [(c, target(jt, i), target(jf, i), k) for i, (c, jt, jf, k) in enumerate(code)]
+
+
+def restrict_syscalls() -> None:
+    """Install the filter (after no_new_privs) for this process and every one it starts."""
+    machine = os.uname().machine
+    if machine not in _SYSCALLS:
+        raise OSError(errno.ENOSYS, f"no system call filter for {machine}")
+    program = seccomp_program(*_SYSCALLS[machine])
+    filters = (_SockFilter * len(program))(*(_SockFilter(*i) for i in program))
+    fprog = _SockFprog(len(program), filters)
+    _libc.syscall.restype = ctypes.c_long
+    seccomp = {"x86_64": 317, "aarch64": 277}[machine]
+    result = _libc.syscall(
+        ctypes.c_long(seccomp), ctypes.c_long(_SECCOMP_SET_MODE_FILTER), ctypes.c_long(0),
+        ctypes.byref(fprog),
+    )  # fmt: skip
+    _check(0 if result == 0 else -1, "seccomp")
+
+
 def capabilities(pid: str = "self") -> dict[str, int]:
     with open(f"/proc/{pid}/status") as handle:
         lines = [ln.split(":") for ln in handle if ln.startswith("Cap")]
@@ -355,22 +459,81 @@ def usage(path: str) -> dict[str, Any]:
     }
 
 
+# <sys/ipc.h>: the call that removes each kind of System V object, by its id.
+_IPC_RMID = 0
+_IPC_KINDS = {"shm": "shmctl", "msg": "msgctl", "sem": "semctl"}
+
+
+def remove_ipc() -> None:
+    """Remove the System V shared memory, message queues and semaphores a command left (the
+    sandbox has an IPC namespace of its own, and they are ours): nothing caps what they hold,
+    and they would outlast the command, as /tmp would."""
+    for kind, call in _IPC_KINDS.items():
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                ids = [int(line.split()[1]) for line in list(table)[1:] if line.strip()]
+        except OSError:
+            continue
+        for ident in ids:
+            args = (ident, 0, _IPC_RMID) if kind == "sem" else (ident, _IPC_RMID, None)
+            getattr(_libc, call)(*args)
+
+
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def empty_dir(path: str) -> None:
-    """Remove everything under ``path``: a command could have made a directory unreadable."""
+    """Remove everything under ``path``. No recursion and no long paths: a command can nest
+    directories as deep as the file count allows (past Python's recursion limit and PATH_MAX),
+    and make any of them unreadable (chmod 0; we are their owner, but without capabilities)."""
     with contextlib.suppress(OSError):
         os.chmod(path, 0o1777)
-    for root, dirs, _ in os.walk(path):  # top-down: each directory is opened after its parent
-        for name in dirs:
-            inner = os.path.join(root, name)
-            if not os.path.islink(inner):
+    try:
+        fd = os.open(path, _DIRECTORY)
+    except OSError:
+        return
+    # The directories entered below ``path``, each with its subdirectories still to remove.
+    stack: list[tuple[str, list[str]]] = []
+    try:
+        pending = _clear_files(fd)
+        while True:
+            if pending:
+                name = pending.pop()
                 with contextlib.suppress(OSError):
-                    os.chmod(inner, 0o700)
-    for entry in os.scandir(path):
-        with contextlib.suppress(OSError):
+                    os.chmod(name, 0o700, dir_fd=fd)
+                try:
+                    inner = os.open(name, _DIRECTORY, dir_fd=fd)
+                except OSError:
+                    continue
+                stack.append((name, pending))
+                os.close(fd)
+                fd, pending = inner, _clear_files(inner)
+                continue
+            if not stack:
+                return
+            parent = os.open("..", _DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            name, pending = stack.pop()
+            with contextlib.suppress(OSError):
+                os.rmdir(name, dir_fd=fd)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
+
+
+def _clear_files(fd: int) -> list[str]:
+    """Unlink what the directory ``fd`` holds but its subdirectories; return their names."""
+    directories = []
+    with contextlib.suppress(OSError), os.scandir(fd) as entries:
+        for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
+                directories.append(entry.name)
             else:
-                os.unlink(entry.path)
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.name, dir_fd=fd)
+    return directories
 
 
 class Sandbox:
@@ -390,6 +553,7 @@ class Sandbox:
         for mount in self.setup["mounts"]:
             mount_tmpfs(mount["path"], mount["bytes"], mount["files"], int(mount["mode"], 8))
         drop_capabilities()
+        restrict_syscalls()  # before any thread: a filter covers the threads that follow it
         self.relay = Relay(int(self.setup["port"]), self.setup["upstream"]).start()
 
     def execute(self, request: dict[str, Any], data: bytes) -> tuple[dict[str, Any], list[bytes]]:
@@ -439,6 +603,7 @@ class Sandbox:
         mounts = [usage(m["path"]) for m in self.setup["mounts"]]
         for path in TEMPORARY_DIRS:
             empty_dir(path)
+        remove_ipc()
         reply = {
             "timed_out": status is None,
             "returncode": _returncode(status),
@@ -473,18 +638,16 @@ class Sandbox:
 
     def read(self, request: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         path = self._resolve(str(request["path"]))
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-        if info.st_size > int(request["limit"]):
-            return {"error": "too_large", "message": f"{info.st_size} bytes"}, []
-        with open(path, "rb") as handle:
+        with _open_regular(path, os.O_RDONLY) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > int(request["limit"]):
+                return {"error": "too_large", "message": f"{size} bytes"}, []
             return {"ok": True}, [handle.read(int(request["limit"]) + 1)]
 
     def write(self, request: dict[str, Any], data: bytes) -> tuple[dict[str, Any], list[bytes]]:
         path = self._resolve(str(request["path"]))
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as handle:
+        with _open_regular(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) as handle:
             handle.write(data)
         return {"ok": True}, []
 
@@ -495,6 +658,19 @@ class Sandbox:
         if resolved != workspace and not resolved.startswith(workspace + "/"):
             raise PermissionError(errno.EACCES, f"{path}: leads outside {workspace}")
         return resolved
+
+
+def _open_regular(path: str, flags: int) -> Any:
+    """``path`` opened, if it is a regular file: never blocks (a FIFO a command made would hold
+    process 1, and the host with it, forever), never follows a last link (resolved already)."""
+    fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        code = errno.EISDIR if stat.S_ISDIR(info.st_mode) else errno.EINVAL
+        raise OSError(code, f"{os.strerror(code)}: not a regular file", path)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb" if flags == os.O_RDONLY else "wb")
 
 
 def _returncode(status: int | None) -> int:

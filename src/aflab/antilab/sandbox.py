@@ -491,9 +491,12 @@ class BwrapSandbox(SandboxEnvironment):
         variables = {"PATH": self._path, "HOME": WORKSPACE, "LANG": "C.UTF-8"}
         request = {
             "op": "exec",
-            "argv": cmd,
-            "cwd": inside_cwd,
-            "env": {**variables, "UPLOAD_URL": UPLOAD_URL, **(env or {})},
+            "argv": [_passable(arg) for arg in cmd],
+            "cwd": _passable(inside_cwd),
+            "env": {
+                _passable(k): _passable(v)
+                for k, v in {**variables, "UPLOAD_URL": UPLOAD_URL, **(env or {})}.items()
+            },
             "timeout": timeout,
             "output_limit": limit,
         }
@@ -577,6 +580,14 @@ class BwrapSandbox(SandboxEnvironment):
         if normal != WORKSPACE and not normal.startswith(f"{WORKSPACE}/"):
             raise PermissionError(f"{file}: outside {WORKSPACE}")
         return normal
+
+
+def _passable(text: str) -> str:
+    """``text`` as process 1 can hand it to exec: a NUL byte is the error subprocess raises (and
+    Inspect shows the model as a tool error), a lone surrogate (no UTF-8 for it) becomes "?"."""
+    if "\0" in text:
+        raise ValueError("embedded null byte")
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _popen(args: list[str], fds: tuple[int, ...], uid: int | None) -> subprocess.Popen[bytes]:
