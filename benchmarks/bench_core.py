@@ -102,21 +102,24 @@ def demo_eval(slots: int, examples: bool = True, **config: Any) -> tuple[float, 
 
 
 def calls_by_sample(log: EvalLog) -> list[list[dict[str, Any]]]:
-    """Each sample's model requests in order, as the engine received them."""
+    """Each sample's model requests in order, as the engine received them: the conversation up
+    to each assistant turn (the log's model events store their input condensed)."""
     samples = []
     for sample in log.samples or []:
+        events = [e for e in sample.events if isinstance(e, ModelEvent) and e.output.usage]
+        turns = [i for i, m in enumerate(sample.messages) if m.role == "assistant"]
+        assert len(turns) == len(events), (sample.id, len(turns), len(events))
         calls = []
-        for event in sample.events:
-            if isinstance(event, ModelEvent) and event.output.usage:
-                config = event.config
-                request = {
-                    "messages": [{"role": m.role, "content": m.text} for m in event.input],
-                    "temperature": config.temperature,
-                    "max_tokens": event.output.usage.output_tokens or 1,
-                }
-                if config.extra_body and config.extra_body.get("grammar"):
-                    request["grammar"] = config.extra_body["grammar"]
-                calls.append(request)
+        for turn, event in zip(turns, events, strict=True):
+            config = event.config
+            request = {
+                "messages": [{"role": m.role, "content": m.text} for m in sample.messages[:turn]],
+                "temperature": config.temperature,
+                "max_tokens": event.output.usage.output_tokens or 1,
+            }
+            if config.extra_body and config.extra_body.get("grammar"):
+                request["grammar"] = config.extra_body["grammar"]
+            calls.append(request)
         samples.append(calls)
     return samples
 
