@@ -118,7 +118,9 @@ def install_seconds(engine: str) -> float:
         return time.perf_counter() - start
 
 
-def write_doc(results: dict[str, dict[str, float | str]], installs: dict[str, float]) -> None:
+def write_doc(
+    results: dict[str, dict[str, float | str]], installs: dict[str, float], given: list[str]
+) -> None:
     def cell(engine: str, key: str, fmt: str) -> str:
         value = results[engine].get(key)
         return "n/a" if value is None else format(value, fmt)
@@ -143,6 +145,9 @@ def write_doc(results: dict[str, dict[str, float | str]], installs: dict[str, fl
         f"| {label} | " + " | ".join(str(v.get(e, "n/a")) for e in engines) + " |"
         for label, v in rows
     )
+    install_note = "measured by this script in a fresh venv with pip's cache off" + (
+        f"; given with --install-seconds (measured apart): {', '.join(given)}" if given else ""
+    )
     infos = "\n".join(f"- {e}: `{results[e]['system_info'].strip()}`" for e in engines)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     DOC.write_text(f"""# Embedded engine: xllamacpp vs llama-cpp-python (GGML_NATIVE=OFF)
@@ -152,6 +157,8 @@ Date: {date.today().isoformat()}; {len(os.sched_getaffinity(0))} CPUs; load aver
 one engine at a time). The machine may be shared: compare within a row, not across runs.
 
 {table}
+
+Install times: {install_note}
 
 What each build uses (its system-info string):
 {infos}
@@ -185,7 +192,7 @@ def main() -> None:
     if "xllamacpp" not in installs:
         installs["xllamacpp"] = install_seconds("xllamacpp")  # seconds: always measured
     results = {engine: measure(engine, python, gguf) for engine, python in pythons.items()}
-    write_doc(results, installs)
+    write_doc(results, installs, [g.partition("=")[0] for g in args.install_seconds])
     print(DOC.read_text())
 
 
