@@ -270,7 +270,7 @@ xllamacpp {version("xllamacpp")}; load average at the end: {load}.
 The machine may be shared, so absolute times vary between runs; each target is a ratio of
 timings taken in the same run. Rerun with `make bench` (`.venv/bin/python
 benchmarks/bench_core.py`), which overwrites this file up to the set-up section. The engine
-comparison (xllamacpp vs llama-cpp-python) is in docs/engines.md.
+comparison (xllamacpp vs llama-cpp-python, `benchmarks/bench_engines.py`) is its own section below.
 
 ## (a) Harness cost per sample
 

@@ -1,4 +1,5 @@
-"""Compare the two portable ways to run llama.cpp in-process; writes docs/engines.md.
+"""Compare two portable ways to run llama.cpp in-process; writes the engine section of
+docs/benchmarks.md.
 
 - xllamacpp: a prebuilt manylinux wheel (AVX2), with llama.cpp's own server loop in-process.
 - llama-cpp-python built from source with ``CMAKE_ARGS=-DGGML_NATIVE=OFF`` (no CPU detection).
@@ -24,7 +25,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "engines.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+HEADING = "## Engine comparison"
 REQUIREMENTS = {
     "xllamacpp": ("xllamacpp==2026.10.11549", {}),
     "llama-cpp-python": ("llama-cpp-python==0.3.36", {"CMAKE_ARGS": "-DGGML_NATIVE=OFF"}),
@@ -150,7 +152,7 @@ def write_doc(
     )
     infos = "\n".join(f"- {e}: `{results[e]['system_info'].strip()}`" for e in engines)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    DOC.write_text(f"""# Embedded engine: xllamacpp vs llama-cpp-python (GGML_NATIVE=OFF)
+    section = f"""{HEADING}: xllamacpp vs llama-cpp-python (GGML_NATIVE=OFF)
 
 Date: {date.today().isoformat()}; {len(os.sched_getaffinity(0))} CPUs; load average at the end:
 {load}. Measured by `benchmarks/bench_engines.py` (SmolLM2-135M-Instruct Q4_1, temperature 0,
@@ -172,8 +174,19 @@ cache keeps a wheel under its name and version only, so a wheel built with nativ
 until the cache is bypassed. Maintenance: both are released monthly or faster; xllamacpp tracks
 llama.cpp's server closely (it is the engine of the Xinference project).
 
-Decision: aflab runs the embedded model on xllamacpp (docs/benchmarks.md measures it in aflab).
-""")
+Decision: aflab runs the embedded model on xllamacpp (sections (b) and (c) measure it in aflab).
+"""
+    DOC.write_text(replace_section(DOC.read_text(), section))
+
+
+def replace_section(doc: str, section: str) -> str:
+    """``doc`` with its engine section replaced, or added before the positive-control one."""
+    if HEADING in doc:
+        start = doc.index(HEADING)
+        end = doc.find("\n## ", start + 1)
+        return doc[:start] + section + ("" if end < 0 else doc[end + 1 :])
+    at = doc.find("## Positive-control")
+    return doc + "\n" + section if at < 0 else doc[:at] + section + "\n" + doc[at:]
 
 
 def main() -> None:
@@ -193,7 +206,7 @@ def main() -> None:
         installs["xllamacpp"] = install_seconds("xllamacpp")  # seconds: always measured
     results = {engine: measure(engine, python, gguf) for engine, python in pythons.items()}
     write_doc(results, installs, [g.partition("=")[0] for g in args.install_seconds])
-    print(DOC.read_text())
+    print(DOC)
 
 
 if __name__ == "__main__":
