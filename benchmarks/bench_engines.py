@@ -181,12 +181,13 @@ Decision: aflab runs the embedded model on xllamacpp (sections (b) and (c) measu
 
 def replace_section(doc: str, section: str) -> str:
     """``doc`` with its engine section replaced, or added before the positive-control one."""
+    section = section.rstrip() + "\n\n"
     if HEADING in doc:
         start = doc.index(HEADING)
         end = doc.find("\n## ", start + 1)
         return doc[:start] + section + ("" if end < 0 else doc[end + 1 :])
     at = doc.find("## Positive-control")
-    return doc + "\n" + section if at < 0 else doc[:at] + section + "\n" + doc[at:]
+    return doc + "\n" + section if at < 0 else doc[:at] + section + doc[at:]
 
 
 def main() -> None:
