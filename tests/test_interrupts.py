@@ -81,8 +81,21 @@ def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
     # Through main() rather than the console script: the same code, wherever the venv is.
     command = [sys.executable, "-c", "from aflab.cli import main; main()", *args]
     return subprocess.Popen(
-        command, cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=cwd,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=interruptible_child,
     )
+
+
+def interruptible_child() -> None:
+    """A shell without job control starts background jobs with SIGINT ignored, and an ignored
+    signal stays ignored across exec (Python then installs no KeyboardInterrupt handler): a
+    test run launched that way would never see its Ctrl-C arrive. The default lets it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def aflab(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
