@@ -278,7 +278,8 @@ def _examples_overflow(opts: RunOptions, model_name: str, max_tokens: int) -> st
     """A note when the worked examples would leave the embedded model no room to answer."""
     from aflab.models.embedded import CONTEXT_TOKENS, count_tokens
 
-    needed = count_tokens(render_system_prompt(opts.prompt_config()), model_name)
+    text = render_system_prompt(opts.prompt_config())
+    needed = count_tokens(text, model_name, opts.slots or DEFAULT_SLOTS)
     needed += USER_TURN_ALLOWANCE + (opts.max_continuations + 1) * max_tokens
     if needed <= CONTEXT_TOKENS:
         return None

@@ -63,9 +63,10 @@ def resolve_model_path(model_name: str) -> Path:
     return path
 
 
-def count_tokens(text: str, model_name: str = "smollm2") -> int:
-    """Tokens of ``text`` for ``aflab/<model_name>``."""
-    return len(engine_for(resolve_model_path(model_name)).tokenize(text))
+def count_tokens(text: str, model_name: str = "smollm2", slots: int = DEFAULT_SLOTS) -> int:
+    """Tokens of ``text`` for ``aflab/<model_name>`` (on the engine with ``slots`` slots, the one
+    the run will use, so that counting starts no other)."""
+    return len(engine_for(resolve_model_path(model_name), slots).tokenize(text))
 
 
 class EmbeddedModel(ModelAPI):
