@@ -82,6 +82,7 @@ class Engine:
                 # A busy slot keeps its own prompt; it evaluates this one when it needs it.
                 with contextlib.suppress(OSError):
                     self._post(f"/slots/{slot}?action=restore", {"filename": name})
+            (self.save_dir / name).unlink(missing_ok=True)  # tens of MB per prompt
             self.primed.add(key)
 
     def _post(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -90,8 +91,12 @@ class Engine:
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
         )
-        with urllib.request.urlopen(request, timeout=600) as response:
+        with _LOOPBACK.open(request, timeout=600) as response:
             return dict(json.loads(response.read()))
+
+
+# The engine's own loopback port: never through a proxy that the environment may name.
+_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 _engines: dict[tuple[str, int], Engine] = {}
