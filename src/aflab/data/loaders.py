@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from aflab.errors import UsageError
+from aflab.errors import UsageError, read_utf8
 from aflab.settings.prompt import Setting
 
 
@@ -77,12 +77,7 @@ def load_queries(
 
 
 def read_rows(file: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DatasetError(
-            f"{file}: not UTF-8 text ({error.reason} at byte {error.start})"
-        ) from None
+    text = read_utf8(file, error=DatasetError, encoding="utf-8-sig")
     if not text.strip():
         raise DatasetError(f"{file}: file is empty")
     if file.suffix in (".jsonl", ".ndjson") or text.lstrip().startswith("{"):

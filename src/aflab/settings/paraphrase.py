@@ -15,7 +15,7 @@ from pathlib import Path
 
 from inspect_ai.model import Model
 
-from aflab.errors import UsageError
+from aflab.errors import UsageError, read_utf8
 from aflab.scorers.judges.common import ask, tag_value
 from aflab.settings.prompt import WORDINGS, PromptConfig, render_system_prompt
 from aflab.settings.wording import BASE
@@ -95,11 +95,9 @@ def load_wording(path: str | Path) -> str:
     if file.is_dir():
         raise UsageError(f"{file}: is a folder, expected a wording JSON file")
     try:
-        wording = json.loads(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as error:
-        raise UsageError(
-            f"{file}: wording is not UTF-8 text ({error.reason} at byte {error.start})"
-        ) from None
+        wording = json.loads(read_utf8(file, "wording"))
+    except UsageError:
+        raise
     except RecursionError:
         raise UsageError(f"{file}: wording JSON nested too deeply") from None
     except (OSError, ValueError) as error:  # ValueError: JSONDecodeError, a too-long integer

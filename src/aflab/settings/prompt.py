@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from aflab.errors import UsageError
+from aflab.errors import UsageError, read_utf8
 from aflab.settings.examples import WORKED_EXAMPLES, WorkedExample
 from aflab.settings.paraphrases import PARAPHRASES
 from aflab.settings.wording import BASE
@@ -97,12 +97,7 @@ def load_system_prompt(path: str | Path) -> str:
         raise UsageError(f"{file}: is a folder, expected a system prompt file")
     if not file.is_file():
         raise UsageError(f"{file}: system prompt file not found")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise UsageError(
-            f"{file}: system prompt is not UTF-8 text ({error.reason} at byte {error.start})"
-        ) from None
+    text = read_utf8(file, "system prompt")
     if not text.strip():
         raise UsageError(f"{file}: system prompt file is empty")
     return text
