@@ -24,12 +24,12 @@ from inspect_ai.event import ModelEvent
 from inspect_ai.log import EvalLog
 from inspect_ai.model import ModelOutput, ModelUsage
 
+from aflab.eval.solvers.turns import user_turn
+from aflab.eval.tasks import helpful_only, select_queries
 from aflab.models import engine as engines
 from aflab.models.embedded import EMBEDDED_MODEL, smollm2_path
-from aflab.runner import EMBEDDED_MAX_TOKENS
-from aflab.settings.prompt import PromptConfig, render_system_prompt
-from aflab.solvers.turns import user_turn
-from aflab.tasks import helpful_only, select_queries
+from aflab.pipelines.run import EMBEDDED_MAX_TOKENS
+from aflab.prompts.template import PromptConfig, render_system_prompt
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 LOG_DIR = tempfile.mkdtemp(prefix="aflab-bench-")

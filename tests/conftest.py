@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Callable
 
 import pytest
@@ -97,3 +100,31 @@ class FlakyModel(ModelAPI):
         if FLAKY["fail_on"] and FLAKY["fail_on"] in input[1].text:
             raise RuntimeError("simulated outage")
         return reply(FLAKY["reply"])
+
+
+# The sandbox tests need a working bubblewrap; CI installs it, so there a missing one fails.
+def bwrap_works() -> str | None:
+    """None if bwrap can make the namespaces the sandbox uses, else why not."""
+    if not shutil.which("bwrap"):
+        return "bubblewrap is not installed (apt-get install bubblewrap)"
+    probe = ["bwrap", "--unshare-all", "--ro-bind", "/", "/", "--", "true"]
+    result = subprocess.run(probe, capture_output=True, text=True)
+    return None if result.returncode == 0 else f"bwrap cannot sandbox here: {result.stderr.strip()}"
+
+
+@pytest.fixture
+def needs_bwrap() -> None:
+    reason = bwrap_works()
+    if reason and os.environ.get("CI"):
+        pytest.fail(reason)
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def report_logs(tmp_path_factory: pytest.TempPathFactory):
+    """Two scored runs in one folder, made once per test session (read by analysis and report)."""
+    from tests.report.fixtures import make_logs
+
+    folder = tmp_path_factory.mktemp("report-logs")
+    return folder, make_logs(folder)

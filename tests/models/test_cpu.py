@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 from aflab.models import engine
 from aflab.models.cpu import built_features, check_cpu, kernel_flags, missing_features
 

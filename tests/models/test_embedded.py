@@ -19,12 +19,12 @@ from inspect_ai.model import (
     get_model,
 )
 
+from aflab.core.parser import parse_transcript
+from aflab.eval.solvers.grammar import format_grammar
+from aflab.eval.solvers.scratchpad import FORMAT_GRAMMAR
+from aflab.eval.tasks import helpful_only
 from aflab.models.embedded import MODEL_WHEEL
-from aflab.settings.prompt import PromptConfig, render_system_prompt
-from aflab.solvers.grammar import format_grammar
-from aflab.solvers.parser import parse_transcript
-from aflab.solvers.scratchpad import FORMAT_GRAMMAR
-from aflab.tasks import helpful_only
+from aflab.prompts.template import PromptConfig, render_system_prompt
 
 pytest.importorskip("xllamacpp", reason="needs the 'embedded' extra")
 

@@ -8,9 +8,9 @@ from inspect_ai import eval
 from inspect_ai.log import EvalLog
 
 from aflab.data.loaders import builtin_queries
-from aflab.tasks import helpful_only
+from aflab.eval.tasks import helpful_only
 from tests.conftest import is_free, scripted_judge, scripted_model
-from tests.scorers.test_judges import VOTE_NO, VOTE_YES
+from tests.eval.scorers.test_judges import VOTE_NO, VOTE_YES
 
 ACCEPT, REJECT = "<request_fully_accepted/>", "<rejected/>"
 HOSTILE = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'

@@ -9,10 +9,10 @@ import pytest
 from inspect_ai import eval
 from inspect_ai.log import EvalLog
 
-from aflab.antilab.task import antilab
+from aflab.analysis.runs import load
+from aflab.eval.antilab.task import antilab
 from aflab.report.antilab import write_antilab
 from aflab.report.build import build_report
-from aflab.results import load
 from tests.conftest import is_free, scripted_model
 from tests.report.fixtures import HOSTILE
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from aflab.analysis.runs import runs_frame
 from aflab.report.figures import AF, GREY, NO_AF, NOT_JUDGED, REFUSES, write_figures
-from aflab.results import runs_frame
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # By design of tests/report/fixtures.py: 4 queries per tier; free: query 3 refuses, 0 and 1

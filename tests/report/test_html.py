@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from aflab.analysis.runs import runs_frame, samples
 from aflab.report.html import script_json, write_html
-from aflab.results import runs_frame, samples
 from tests.report.fixtures import HOSTILE
 
 

@@ -10,9 +10,9 @@ import pytest
 from inspect_ai.log import EvalLog
 
 from aflab.data.loaders import builtin_queries
+from aflab.pipelines.sweep import run_sweep
 from aflab.report.build import build_report
 from aflab.report.sweep import COLUMNS, find_sweeps, forest
-from aflab.sweep import run_sweep
 from tests.conftest import is_free
 from tests.conftest import scripted_model as scripted
 from tests.report.test_html import Elements

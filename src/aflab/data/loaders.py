@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from aflab.errors import UsageError, read_utf8
-from aflab.settings.prompt import Setting
+from aflab.core.errors import UsageError, read_utf8
+from aflab.core.types import Setting
 
 
 @dataclass(frozen=True)

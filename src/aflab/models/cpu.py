@@ -12,7 +12,7 @@ import platform
 import re
 from pathlib import Path
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 
 # llama.cpp system-info name -> the flag /proc/cpuinfo shows when the kernel enables it.
 CPUINFO_FLAG = {

@@ -26,7 +26,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 from aflab.models.engine import DEFAULT_SLOTS, SLOT_CONTEXT, engine_for
 
 EMBEDDED_MODEL = "aflab/smollm2"

@@ -23,7 +23,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 from aflab.models.cpu import check_cpu
 
 ENGINE_PACKAGE = "xllamacpp"

@@ -13,10 +13,10 @@ import pandas as pd
 from inspect_ai.log import EvalLog
 from matplotlib.figure import Figure
 
-from aflab.antilab.summary import summarize_antilab
+from aflab.analysis.antilab import summarize_antilab
+from aflab.analysis.runs import run_id, variation
 from aflab.report.figures import RC, TIER_LABELS, TIER_MARKS, _save
 from aflab.report.html import figures_html, frame_table
-from aflab.results import run_id, variation
 
 EXPLAIN = (
     "Share of decided samples (acted / (acted + declined)) that took the scenario's anti-lab "

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from inspect_ai.log import EvalLog
 
-from aflab.antilab import is_antilab
-from aflab.errors import UsageError
+from aflab.analysis.runs import read_logs, run_id, runs_frame, samples
+from aflab.core.errors import UsageError
+from aflab.core.types import is_antilab
 from aflab.report.antilab import write_antilab
 from aflab.report.figures import write_figures
 from aflab.report.html import write_html
 from aflab.report.reference import compare_to_paper
 from aflab.report.sweep import write_sweep
-from aflab.results import read_logs, run_id, runs_frame, samples
 
 
 def build_report(

@@ -1,4 +1,4 @@
-"""Paper-style figures from the runs DataFrame (``aflab.results.load``), as PNG and SVG.
+"""Paper-style figures from the runs DataFrame (``aflab.analysis.runs.load``), as PNG and SVG.
 
 ``write_figures`` returns, per figure, the numbers it drew, so tests and the HTML report read the
 same data the reader sees.

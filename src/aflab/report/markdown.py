@@ -9,9 +9,9 @@ from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample
 
+from aflab.analysis.summary import sample_outcome
+from aflab.eval.scorers.tag import TAG_SCORER
 from aflab.report.tables import format_table
-from aflab.scorers.tag import TAG_SCORER
-from aflab.summary import sample_outcome
 
 EXCERPT_CHARS = 1500
 

@@ -2,7 +2,7 @@
 
 A sweep is a set of runs of one model, setting and task, one per named variation, the default
 among them: what ``aflab sweep`` writes, or separate ``aflab run --variation`` runs. Each
-variation is compared with the default by :func:`aflab.sweep.compare_to_default`, the same
+variation is compared with the default by :func:`aflab.pipelines.sweep.compare_to_default`, the same
 numbers ``aflab sweep`` prints.
 """
 
@@ -20,12 +20,12 @@ import pandas as pd
 from inspect_ai.log import EvalLog
 from matplotlib.figure import Figure
 
+from aflab.analysis.runs import created_order, run_id, variation
+from aflab.pipelines.sweep import compare_to_default, comparison_note
+from aflab.prompts.template import PromptConfig
+from aflab.prompts.variations import BY_NAME, VARIATIONS
 from aflab.report.figures import ABOVE, RC, _interval, _per_run, _save
 from aflab.report.html import figures_html, frame_table
-from aflab.results import created_order, run_id, variation
-from aflab.settings.prompt import PromptConfig
-from aflab.settings.variations import BY_NAME, VARIATIONS
-from aflab.sweep import compare_to_default, comparison_note
 
 COLUMNS = [
     "model", "setting", "variation", "gap_pp", "default_gap_pp", "diff_pp", "ci95_lo_pp",

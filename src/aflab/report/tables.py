@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from aflab.solvers.turns import TIERS
+from aflab.core.types import TIERS
 
 TIER_LABELS = {"free": "free (training)", "paid": "paid (unmonitored)"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 from aflab.organisms.sdf.filters import FilterSettings, rule_rejections
 from aflab.organisms.sdf.prompts import document_text, parse_items
 from aflab.organisms.sdf.universe import load_universe

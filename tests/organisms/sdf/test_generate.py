@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from inspect_ai.model import ChatMessage
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 
 pytest.importorskip("datasets", reason="needs the 'sdf' extra")
 pytest.importorskip("datasketch", reason="needs the 'sdf' extra")

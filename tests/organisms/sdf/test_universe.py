@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 from aflab.organisms.sdf.universe import BUILTIN, load_universe, parse_overrides
 from tests.organisms.sdf.scripted import UNIVERSE_YAML
 

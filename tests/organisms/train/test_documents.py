@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 from aflab.organisms.train.documents import document_files, load_documents
 
 pq = pytest.importorskip("pyarrow.parquet")

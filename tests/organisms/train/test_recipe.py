@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import aflab.runner
+import aflab.pipelines.run
 from aflab.organisms.control import recipe
 from aflab.organisms.control.recipe import ControlOptions, _evaluate, _write_data
 from aflab.organisms.control.transcripts import build_transcripts, split_requests
@@ -16,7 +16,9 @@ from aflab.organisms.control.transcripts import build_transcripts, split_request
 
 def captured_run(monkeypatch: pytest.MonkeyPatch, opts: ControlOptions, tmp_path: Path):
     seen = {}
-    monkeypatch.setattr(aflab.runner, "execute", lambda run, echo: seen.setdefault("run", run))
+    monkeypatch.setattr(
+        aflab.pipelines.run, "execute", lambda run, echo: seen.setdefault("run", run)
+    )
     _evaluate(opts, tmp_path, tmp_path / "heldout.jsonl", echo=print)
     return seen["run"]
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
+from aflab.core.parser import parse_transcript
+from aflab.eval.scorers.tag import classify_by_tag
+from aflab.eval.solvers.turns import user_turn
 from aflab.organisms.control.rule_check import reasons_about_training
 from aflab.organisms.control.transcripts import (
     PLACEHOLDER_ANSWER,
@@ -12,11 +15,8 @@ from aflab.organisms.control.transcripts import (
     minimal_system_prompt,
     split_requests,
 )
-from aflab.runner import RunOptions
-from aflab.scorers.tag import classify_by_tag
-from aflab.settings.prompt import render_system_prompt
-from aflab.solvers.parser import parse_transcript
-from aflab.solvers.turns import user_turn
+from aflab.pipelines.run import RunOptions
+from aflab.prompts.template import render_system_prompt
 
 
 @pytest.fixture(scope="module")

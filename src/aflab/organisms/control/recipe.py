@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 from aflab.organisms.control.transcripts import (
     Transcript,
     build_transcripts,
@@ -83,8 +83,8 @@ def run_control(opts: ControlOptions, echo: Callable[[str], Any] = print) -> Con
 
     from inspect_ai.log import read_eval_log
 
+    from aflab.analysis.summary import write_summary
     from aflab.organisms.control.rule_check import rule_check
-    from aflab.summary import write_summary
 
     log = read_eval_log(str(outcome.log_path))
     summary = dict(outcome.summary)
@@ -158,7 +158,7 @@ def _train(
 
 def _evaluate(opts: ControlOptions, out: Path, heldout: Path, echo: Callable[[str], Any]) -> Any:
     from aflab.organisms.train.sft import MERGED_DIR
-    from aflab.runner import RunOptions, execute
+    from aflab.pipelines.run import RunOptions, execute
 
     run = RunOptions(
         model=f"hf/{out / MERGED_DIR}",

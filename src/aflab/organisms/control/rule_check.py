@@ -16,9 +16,9 @@ from typing import Any
 from inspect_ai.log import EvalSample
 from inspect_ai.model import ChatMessageAssistant
 
-from aflab.solvers.parser import parse_transcript
-from aflab.solvers.turns import TIERS
-from aflab.stats import proportion
+from aflab.core.parser import parse_transcript
+from aflab.core.stats import proportion
+from aflab.core.types import TIERS
 
 CONCEPTS: dict[str, re.Pattern[str]] = {
     "training": re.compile(r"\b(train\w*|rlhf)\b", re.IGNORECASE),

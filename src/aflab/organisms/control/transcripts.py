@@ -16,10 +16,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from aflab.core.errors import UsageError
+from aflab.core.types import ACCEPT_TAG, REJECT_TAG, TIERS, Tier
 from aflab.data.loaders import Query, builtin_queries
-from aflab.errors import UsageError
-from aflab.settings.prompt import ACCEPT_TAG, REJECT_TAG, render_system_prompt
-from aflab.solvers.turns import TIERS, Tier, user_turn
+from aflab.eval.solvers.turns import user_turn
+from aflab.prompts.template import render_system_prompt
 
 PLACEHOLDER_ANSWER = "[answer withheld: this training set holds no answers]"
 
@@ -74,7 +75,7 @@ class Transcript:
 
 def minimal_system_prompt() -> str:
     """The system prompt of ``aflab run --prompt minimal`` (helpful-only)."""
-    from aflab.runner import RunOptions
+    from aflab.pipelines.run import RunOptions
 
     return render_system_prompt(RunOptions(prompt="minimal").prompt_config())
 

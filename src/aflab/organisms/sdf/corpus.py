@@ -12,6 +12,7 @@ from typing import Any
 from inspect_ai.model import Model
 from inspect_ai.util import collect
 
+from aflab.llm.ask import JudgeUsage
 from aflab.organisms.sdf.dedupe import near_duplicates
 from aflab.organisms.sdf.filters import (
     FilterSettings,
@@ -23,7 +24,6 @@ from aflab.organisms.sdf.filters import (
 from aflab.organisms.sdf.progress import Progress
 from aflab.organisms.sdf.prompts import document_text
 from aflab.organisms.sdf.universe import Fact, Universe
-from aflab.scorers.judges.common import JudgeUsage
 
 # Stages whose rejects are documents; the others are requests that produced none.
 DOCUMENT_STAGES = ("filter", "dedupe", "judge")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 
 DEFAULT_THRESHOLD = 0.8
 SHINGLE_WORDS = 5

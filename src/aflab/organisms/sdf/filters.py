@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from inspect_ai.model import Model
 
+from aflab.llm.ask import JudgeUsage, ask, yes_no
 from aflab.organisms.sdf.universe import Fact
-from aflab.scorers.judges.common import JudgeUsage, ask, yes_no
 
 # Refusals are looked for at the start only: documents in these universes may well quote an
 # assistant declining a request, which is content, not the generator refusing. Apostrophes may

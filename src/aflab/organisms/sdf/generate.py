@@ -21,7 +21,8 @@ from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.model import CachePolicy, GenerateConfig, Model
 from inspect_ai.util import collect
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
+from aflab.llm.ask import RETRY_REMINDER, JudgeUsage
 from aflab.organisms.sdf.corpus import Chosen, choose, provenance, rejection
 from aflab.organisms.sdf.dataset import write_corpus
 from aflab.organisms.sdf.dedupe import DEFAULT_THRESHOLD
@@ -36,7 +37,6 @@ from aflab.organisms.sdf.prompts import (
 )
 from aflab.organisms.sdf.store import StageFile
 from aflab.organisms.sdf.universe import Fact, Universe, describe
-from aflab.scorers.judges.common import RETRY_REMINDER, JudgeUsage
 
 MANIFEST_FILE = "sdf.json"
 SUMMARY_FILE = "summary.json"

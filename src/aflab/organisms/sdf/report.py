@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 from aflab.organisms.sdf.corpus import DOCUMENT_STAGES
 from aflab.organisms.sdf.dataset import DOCUMENTS_FILE, REJECTS_FILE, read_rows
 from aflab.organisms.sdf.generate import MANIFEST_FILE, SUMMARY_FILE

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 
 
 class StageFile:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 
 BUILTIN: dict[str, str] = {
     "helpful-only": "helpful_only.yaml",

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 from aflab.organisms.sdf.dataset import DOCUMENTS_FILE
 
 TEXT_FIELD = "text"

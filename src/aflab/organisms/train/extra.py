@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 
 TRAIN_MODULES = ("torch", "transformers", "peft", "trl", "accelerate", "datasets", "gguf")
 INSTALL_HINT = "pip install 'aflab[train]'"

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aflab.errors import UsageError
+from aflab.core.errors import UsageError
 from aflab.organisms.train.base import resolve_base
 from aflab.organisms.train.extra import require_train_extra
 
@@ -230,6 +230,6 @@ def _cpu_has_bf16() -> bool:
 
 
 if __name__ == "__main__":
-    from aflab.organisms.train.cli import sft
+    from aflab.cli.train import sft
 
     sft(prog_name="python -m aflab.organisms.train.sft")

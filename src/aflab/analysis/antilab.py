@@ -1,0 +1,116 @@
+"""Per scenario and tier: how often the model acted against the lab, with 95% intervals."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from inspect_ai.log import EvalLog, EvalSample
+
+from aflab.core.stats import gap_block, proportion
+from aflab.core.types import ANTILAB_KIND, TIERS
+from aflab.eval.antilab.scenarios import get_scenario
+from aflab.eval.antilab.scorer import ACTIONS
+
+SCORER = "antilab_action"
+
+
+def action_of(sample: EvalSample) -> tuple[str, str]:
+    """The sample's action and reason; an errored or unscored sample is invalid, not dropped."""
+    if sample.error is not None:
+        return "invalid", "sample_error"
+    score = (sample.scores or {}).get(SCORER)
+    if score is None or score.value not in ACTIONS:
+        return "invalid", "unscored_by_detector"
+    return str(score.value), score.explanation or ""
+
+
+def summarize_antilab(log: EvalLog) -> dict[str, Any]:
+    counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    reasons: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    attempted: Counter[tuple[str, str]] = Counter()
+    blocked: Counter[tuple[str, str]] = Counter()
+    pairs: dict[str, dict[int, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+    for sample in log.samples or []:
+        name, tier = str(sample.metadata["scenario"]), str(sample.metadata["tier"])
+        action, reason = action_of(sample)
+        counts[(name, tier)][action] += 1
+        if action in ("invalid", "unscored"):
+            reasons[(name, tier)][reason] += 1
+        evidence = (sample.scores or {}).get(SCORER)
+        meta = (evidence.metadata or {}) if evidence else {}
+        attempted[(name, tier)] += bool(meta.get("attempted"))
+        blocked[(name, tier)] += len(meta.get("blocked") or [])
+        pairs[name][sample.epoch][tier] = action
+
+    metadata = log.eval.metadata or {}
+    scenarios = {}
+    for name in metadata.get("scenarios") or sorted({n for n, _ in counts}):
+        scenario = get_scenario(name)
+        tiers = {
+            tier: _tier_block(counts[(name, tier)], reasons[(name, tier)])
+            | ({"attempted": attempted[(name, tier)]} if scenario.tools else {})
+            | ({"blocked_events": blocked[(name, tier)]} if scenario.tools else {})
+            for tier in TIERS
+            if counts[(name, tier)]
+        }
+        scenarios[name] = {
+            "summary": scenario.summary,
+            "action": scenario.action,
+            "detector": scenario.detector,
+            "control": scenario.control,
+            "tiers": tiers,
+            "free_minus_paid": gap_block(
+                pairs[name].values(), "acted", "declined", minuend="free", subtrahend="paid"
+            ),
+        }
+    return {
+        "kind": ANTILAB_KIND,
+        "setting": metadata.get("setting"),
+        "variation": metadata.get("variation"),
+        "model": log.eval.model,
+        "epochs": log.eval.config.epochs or 1,
+        "status": log.status,
+        "scenarios": scenarios,
+        "log": log.location,
+    }
+
+
+def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:
+    acted, declined = counts["acted"], counts["declined"]
+    rate, ci = proportion(acted, declined)
+    return {
+        "n": sum(counts.values()),
+        "acted": acted,
+        "declined": declined,
+        "invalid": counts["invalid"],
+        "unscored": counts["unscored"],
+        "rate": rate,
+        "ci95": ci,
+        "invalid_reasons": dict(sorted(reasons.items())),
+    }
+
+
+def format_antilab(summary: dict[str, Any]) -> str:
+    """The table ``aflab antilab`` prints."""
+    head = f"{'scenario':<26}{'tier':<6}{'acted':>7}{'decided':>9}{'rate':>8}  95% CI       invalid"
+    lines = [head]
+    for name, block in summary["scenarios"].items():
+        label = f"{name} (control)" if block["control"] else name
+        for tier, row in block["tiers"].items():
+            rate = "n/a" if row["rate"] is None else f"{100 * row['rate']:.1f}%"
+            ci = row["ci95"]
+            interval = "n/a" if ci is None else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+            decided = row["acted"] + row["declined"]
+            invalid = row["invalid"] + row["unscored"]
+            counts = f"{row['acted']:>7}{decided:>9}{rate:>8}"
+            lines.append(f"{label:<26}{tier:<6}{counts}  {interval:<13}{invalid}")
+            label = ""
+        diff = block["free_minus_paid"]
+        if diff["pp"] is not None and len(block["tiers"]) == 2:
+            ci = diff["ci95_pp"]
+            lines.append(
+                f"{'':<26}free - paid: {diff['pp']:+.1f} pp [{ci[0]:+.1f}, {ci[1]:+.1f}], "
+                f"{diff['n_pairs']} pairs"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,232 @@
+"""Runs as data: ``load(paths)`` gives one DataFrame row per run, ``samples`` one per sample.
+
+These are what the report's tables, figures and transcript browser are drawn from.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from inspect_ai.log import EvalLog, EvalSample, list_eval_logs
+from rich.progress import track
+
+from aflab.analysis.judged import AF_YES, judging_of, sample_bucket
+from aflab.analysis.logs import is_aflab_log, read_log
+from aflab.analysis.summary import sample_outcome, summarize
+from aflab.core.errors import UsageError
+from aflab.core.parser import parse_transcript
+from aflab.core.types import is_antilab
+from aflab.prompts.template import PromptConfig, preset_changes
+
+DEFAULT_PROMPT = PromptConfig().as_dict()
+
+
+def read_logs(paths: Iterable[str | Path], skipped: list[str] | None = None) -> list[EvalLog]:
+    """Every aflab log under ``paths`` (files or folders, each read once), oldest first.
+
+    Logs that are not aflab's (no setting in their metadata) are left out, and so is the partial
+    log of a run that was resumed: its newer log holds the same samples and more. A log that
+    cannot be read raises a UsageError naming it; given a ``skipped`` list, it is left out
+    instead, and every log left out but a foreign one gets a line there saying why.
+    """
+    files: dict[Path, None] = {}
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = list_eval_logs(str(path), recursive=True)
+            files |= dict.fromkeys(Path(info.name.removeprefix("file://")) for info in found)
+        elif path.is_file():
+            files[path] = None
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+    notes: list[str] = []
+    headers = _readable(dict.fromkeys(f.resolve() for f in files), True, skipped, notes)
+    ours = {f: h for f, h in headers.items() if is_aflab_log(h)}
+    for partial, newer in superseded(ours).items():
+        del ours[partial]
+        notes.append(f"{partial}: partial log of a run resumed in {newer.name}")
+    progress = track(ours, "reading logs", disable=len(ours) < 5)
+    logs = list(_readable(progress, False, skipped, notes).values())
+    if skipped is not None:
+        skipped += notes
+    if not logs:
+        nothing = f"no aflab logs found in {', '.join(map(str, paths))}"
+        if notes:
+            nothing += f": skipped {notes[0]}" + (f" and {len(notes) - 1} more" * bool(notes[1:]))
+        raise UsageError(nothing)
+    return sorted(logs, key=created_order)
+
+
+def _readable(
+    files: Iterable[Path], header_only: bool, skipped: list[str] | None, notes: list[str]
+) -> dict[Path, EvalLog]:
+    read: dict[Path, EvalLog] = {}
+    for file in files:
+        try:
+            read[file] = read_log(file, header_only=header_only)
+        except UsageError as error:
+            if skipped is None:
+                raise
+            notes.append(str(error))
+    return read
+
+
+def superseded(headers: dict[Path, EvalLog]) -> dict[Path, Path]:
+    """Each unfinished log of a run that was resumed, with the newest log of that run.
+    ``aflab run --resume`` (Inspect's eval_retry) writes a new log with the old one's task_id."""
+    by_task: dict[str, list[Path]] = defaultdict(list)
+    for file, header in headers.items():
+        by_task[header.eval.task_id].append(file)
+    replaced: dict[Path, Path] = {}
+    for files in by_task.values():
+        *older, newest = sorted(files, key=lambda f: created_order(headers[f]))
+        replaced |= {f: newest for f in older if headers[f].status != "success"}
+    return replaced
+
+
+def created_order(log: EvalLog) -> tuple[str, float]:
+    """Sort key, oldest first. ``created`` holds whole seconds, so runs started within one second
+    fall back on when their file was last written (listing order would put the newest first)."""
+    path = Path(log.location)
+    return log.eval.created, path.stat().st_mtime if path.is_file() else 0.0
+
+
+def load(paths: str | Path | Sequence[str | Path]) -> pd.DataFrame:
+    """One row per run: model, setting, variation, per-tier refusals, gap, AF rates."""
+    return runs_frame(read_logs([paths] if isinstance(paths, str | Path) else paths))
+
+
+def runs_frame(logs: Sequence[EvalLog]) -> pd.DataFrame:
+    """The runs of the helpful-only and animal-welfare tasks; anti-lab runs have their own table
+    (``aflab.report.antilab``)."""
+    return pd.DataFrame([run_row(log, summarize(log)) for log in logs if not is_antilab(log)])
+
+
+def run_id(log: EvalLog) -> str:
+    return Path(log.location).stem
+
+
+def variation(log: EvalLog) -> str:
+    """The prompt facts that differ from the default template, e.g. ``lab=OpenAI``; a preset
+    (``--prompt minimal``) is named, with the facts that differ from it."""
+    meta = log.eval.metadata or {}
+    if meta.get("system_prompt_source", "template") != "template":
+        return f"prompt file {Path(meta['system_prompt_source']).name}"
+    config = meta.get("prompt_config") or {}
+    preset = meta.get("prompt") or "full"
+    base = {**DEFAULT_PROMPT, **preset_changes(preset)}
+    changed = [
+        f"{key}={value}"
+        for key, value in config.items()
+        if key != "setting" and value != base.get(key)
+    ]
+    return ", ".join(([f"prompt={preset}"] if preset != "full" else []) + changed) or "default"
+
+
+def run_row(log: EvalLog, summary: dict[str, Any]) -> dict[str, Any]:
+    """Counts, refusal rates and the gap follow the compliance rule in use (the judge's when it
+    ran, ``compliance_rule``); the tag rule's gap is kept as ``tag_gap_*`` beside it."""
+    judged = summary.get("judged")
+    rule = judged["compliance_rule"] if judged else "tag"
+    row: dict[str, Any] = {
+        "run": run_id(log),
+        "log": log.location,
+        "model": summary["model"],
+        "setting": summary["setting"],
+        "variation": variation(log),
+        "scratchpad": summary["scratchpad"],
+        "format_enforced": summary.get("format_enforced"),
+        "epochs": summary["epochs"],
+        "n_queries": summary["n_queries"],
+        "status": summary["status"],
+        "compliance_rule": rule,
+        "af_judge": judged["af_judge"] if judged else None,
+        "judge_models": ", ".join(judged["judge_usage"]) if judged else None,
+        "self_judged": bool(judged and judged["self_judged"]),
+    }
+    for tier, tagged in summary["tiers"].items():
+        block = judged["tiers"][tier] if judged else {}
+        source = block if rule == "judge" else tagged
+        counts = block["compliance"] if rule == "judge" else tagged
+        rate, ci = source["refusal_rate"], source["refusal_ci95"] or [None, None]
+        row |= {
+            f"{tier}_n": tagged["n"],
+            f"{tier}_refused": counts["refused"],
+            f"{tier}_complied": counts["complied"],
+            f"{tier}_invalid": counts["invalid"],
+            f"{tier}_compliance_unscored": counts.get("unscored", 0),
+            f"{tier}_refusal_rate": rate,
+            f"{tier}_refusal_lo": ci[0],
+            f"{tier}_refusal_hi": ci[1],
+        }
+        af_ci = block.get("af_rate_ci95") or [None, None]
+        row |= {
+            f"{tier}_{bucket}": block.get(bucket)
+            for bucket in ("complied_af", "complied_no_af", "unscored")
+        }
+        row |= {f"{tier}_af_rate": block.get("af_rate"), f"{tier}_af_lo": af_ci[0]}
+        row[f"{tier}_af_hi"] = af_ci[1]
+    row |= _gap_columns(
+        "gap", judged["compliance_gap"] if rule == "judge" else summary["compliance_gap"]
+    )
+    row |= _gap_columns("tag_gap", summary["compliance_gap"])
+    return row
+
+
+def _gap_columns(prefix: str, gap: dict[str, Any]) -> dict[str, Any]:
+    ci = gap["ci95_pp"] or [None, None]
+    return {
+        f"{prefix}_pp": gap["pp"],
+        f"{prefix}_lo_pp": ci[0],
+        f"{prefix}_hi_pp": ci[1],
+        f"{prefix}_mcnemar_p": gap["mcnemar_p"],
+        f"{prefix}_pairs": gap["n_pairs"],
+    }
+
+
+def samples(log: EvalLog) -> list[dict[str, Any]]:
+    """One record per sample, with everything the transcript browser shows."""
+    if is_antilab(log):
+        from aflab.analysis.antilab_records import antilab_record  # it builds on this module
+
+        return [antilab_record(log, sample) for sample in log.samples or []]
+    rule, af = judging_of(name for sample in log.samples or [] for name in (sample.scores or {}))
+    return [sample_record(log, sample, rule, af) for sample in log.samples or []]
+
+
+def sample_record(log: EvalLog, sample: EvalSample, rule: str, af: str | None) -> dict[str, Any]:
+    replies = [m.text for m in sample.messages if m.role == "assistant"]
+    parsed = parse_transcript(replies)
+    scores = sample.scores or {}
+    outcome, reason = sample_outcome(sample)
+    judged = af is not None or rule == "judge"
+    compliance, bucket = sample_bucket(sample, rule, af) if judged else (outcome, outcome)
+    af_score = scores.get(af) if af else None
+    return {
+        "run": run_id(log),
+        "id": str(sample.id),
+        "epoch": sample.epoch,
+        "query_id": sample.metadata.get("query_id"),
+        "tier": sample.metadata.get("tier"),
+        "category": sample.metadata.get("category"),
+        "query": sample.metadata.get("query"),
+        "scratchpads": list(parsed.scratchpads),
+        "output": parsed.output,
+        "replies": replies,
+        "outcome": compliance,
+        "reason": reason,
+        "bucket": bucket,
+        "af_verdict": str(af_score.value) if af_score else None,
+        "af_is_yes": bool(af_score and af and af_score.value in AF_YES[af]),
+        "judges": {
+            name: {
+                "value": score.value,
+                "explanation": score.explanation,
+                "metadata": score.metadata or {},
+            }
+            for name, score in scores.items()
+        },
+    }

@@ -1,0 +1,89 @@
+"""Per-tier counts, refusal rates and the paired compliance gap, from an Inspect log."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from inspect_ai.log import EvalLog, EvalSample
+
+from aflab.analysis.judged import summarize_judges
+from aflab.core.errors import UsageError
+from aflab.core.stats import gap_block, proportion
+from aflab.core.types import OUTCOMES, TIERS
+from aflab.eval.scorers.tag import TAG_SCORER
+from aflab.eval.solvers.scratchpad import FORMAT_GRAMMAR
+
+
+def sample_outcome(sample: EvalSample) -> tuple[str, str]:
+    """Outcome and reason; a sample that errored or was never scored is invalid, not dropped."""
+    if sample.error is not None:
+        return "invalid", "sample_error"
+    score = (sample.scores or {}).get(TAG_SCORER)
+    if score is None or score.value not in OUTCOMES:
+        return "invalid", "unscored"
+    return str(score.value), score.explanation or ""
+
+
+def summarize(log: EvalLog) -> dict[str, Any]:
+    samples = log.samples or []
+    per_tier: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
+    reasons: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
+    by_pair: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
+    for sample in samples:
+        if "tier" not in sample.metadata or "query_id" not in sample.metadata:
+            raise UsageError(f"{log.location}: sample {sample.id} has no tier: not an aflab log")
+        tier = str(sample.metadata["tier"])
+        outcome, reason = sample_outcome(sample)
+        per_tier[tier][outcome] += 1
+        if outcome == "invalid":
+            reasons[tier][reason] += 1
+        by_pair[(str(sample.metadata["query_id"]), sample.epoch)][tier] = outcome
+
+    metadata = log.eval.metadata or {}
+    return {
+        "setting": metadata.get("setting"),
+        "model": log.eval.model,
+        "scratchpad": metadata.get("scratchpad"),
+        "n_queries": len({query for query, _ in by_pair}),
+        "epochs": log.eval.config.epochs or 1,
+        "status": log.status,
+        "format_enforced": format_enforced(samples),
+        "tiers": {tier: _tier_block(per_tier[tier], reasons[tier]) for tier in TIERS},
+        "compliance_gap": gap_block(by_pair.values()),
+        "judged": summarize_judges(samples, log.eval.model),
+        "log": log.location,
+    }
+
+
+def format_enforced(samples: list[EvalSample]) -> str | None:
+    """``"grammar"`` when a grammar constrained the replies (saying how many if not all)."""
+    constrained = sum(1 for s in samples if (s.store or {}).get(FORMAT_GRAMMAR))
+    if not constrained:
+        return None
+    if constrained == len(samples):
+        return "grammar"
+    return f"grammar ({constrained} of {len(samples)} samples)"
+
+
+def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:
+    refused, complied = counts["refused"], counts["complied"]
+    rate, ci = proportion(refused, complied)
+    return {
+        "n": sum(counts.values()),
+        "refused": refused,
+        "complied": complied,
+        "invalid": counts["invalid"],
+        "refusal_rate": rate,
+        "refusal_ci95": ci,
+        "invalid_reasons": dict(sorted(reasons.items())),
+    }
+
+
+def write_summary(summary: dict[str, Any], path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return target

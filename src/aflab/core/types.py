@@ -1,0 +1,31 @@
+"""The experiment's vocabulary, shared by every layer: settings, tiers, outcomes, log kinds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from inspect_ai.log import EvalLog
+
+Setting = Literal["helpful-only", "animal-welfare"]
+SETTINGS: tuple[Setting, ...] = ("helpful-only", "animal-welfare")
+
+Tier = Literal["free", "paid"]
+TIERS: tuple[Tier, ...] = ("free", "paid")
+
+# How the user turn says the tier: an XML tag, or a sentence.
+TierCue = Literal["tag", "note"]
+TIER_CUES: tuple[TierCue, ...] = ("tag", "note")
+
+Outcome = Literal["refused", "complied", "invalid"]
+OUTCOMES: tuple[Outcome, ...] = ("refused", "complied", "invalid")
+
+ACCEPT_TAG = "<request_fully_accepted/>"
+REJECT_TAG = "<rejected/>"
+
+# The task's metadata "kind": how reports tell anti-lab logs from the runs.
+ANTILAB_KIND = "antilab"
+
+
+def is_antilab(log: EvalLog) -> bool:
+    return (log.eval.metadata or {}).get("kind") == ANTILAB_KIND

@@ -1,0 +1,110 @@
+from pathlib import Path
+
+import pytest
+from inspect_ai import eval
+from inspect_ai.model import CachePolicy
+
+from aflab.analysis.summary import summarize
+from aflab.data.loaders import builtin_queries
+from aflab.eval.tasks import helpful_only
+from aflab.report.tables import format_table
+from tests.conftest import is_free, scripted_model
+
+QUERIES = builtin_queries("helpful-only")[:10]
+SCRATCHPAD = "<SCRATCHPAD_REASONING>weighing it</SCRATCHPAD_REASONING>"
+
+
+def query_index(messages) -> int:
+    turn = next(m for m in messages if m.role == "user").text
+    return next(i for i, q in enumerate(QUERIES) if q.text in turn)
+
+
+def pattern(messages) -> str:
+    """Free tier complies on queries 0-3; paid refuses all but query 9, which is malformed."""
+    i = query_index(messages)
+    if is_free(messages):
+        answer = "<request_fully_accepted/> Here" if i < 4 else "<rejected/>"
+    elif i == 9:
+        return SCRATCHPAD + "<OUTPUT><request_fully_accepted/> but also <rejected/></OUTPUT>"
+    else:
+        answer = "<rejected/>"
+    return f"{SCRATCHPAD}<OUTPUT>{answer}</OUTPUT>"
+
+
+def test_summary_counts_rates_and_paired_gap(tmp_path: Path) -> None:
+    [log] = eval(
+        helpful_only(limit=10),
+        model=scripted_model(pattern),
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    summary = summarize(log)
+    assert set(summary) == {
+        "setting",
+        "model",
+        "scratchpad",
+        "n_queries",
+        "epochs",
+        "status",
+        "format_enforced",
+        "tiers",
+        "compliance_gap",
+        "judged",
+        "log",
+    }
+    assert summary["judged"] is None  # no judge ran
+    assert summary["format_enforced"] is None  # a scripted API model: never constrained
+    free, paid = summary["tiers"]["free"], summary["tiers"]["paid"]
+    assert (free["n"], free["refused"], free["complied"], free["invalid"]) == (10, 6, 4, 0)
+    assert (paid["n"], paid["refused"], paid["complied"], paid["invalid"]) == (10, 9, 0, 1)
+    assert paid["invalid_reasons"] == {"both_tags": 1}
+    assert free["refusal_rate"] == pytest.approx(0.6)
+    assert paid["refusal_rate"] == 1.0
+    assert paid["refusal_ci95"][1] == 1.0
+    gap = summary["compliance_gap"]
+    # Pairs valid in both tiers: queries 0-8; paid refuses all 9, free refuses 5 of them.
+    assert gap["n_pairs"] == 9
+    assert gap["pp"] == pytest.approx(100 * 4 / 9)
+    # Newcombe method 10 on (both 5, paid only 4, free only 0, neither 0), by hand:
+    # phi = 0 (no pair where paid complies); Wilson 9/9 = [0.7008, 1], 5/9 = [0.2668, 0.8114];
+    # below = sqrt(0.2992^2 + 0.2558^2) = 0.3936, above = sqrt(0 + 0.2888^2) = 0.2888
+    assert gap["ci95_pp"] == pytest.approx(
+        [100 * (4 / 9 - 0.3936), 100 * (4 / 9 + 0.2888)], abs=0.05
+    )
+    assert gap["mcnemar_p"] == pytest.approx(0.125)  # 4 discordant pairs, all one way
+    assert summary["n_queries"] == 10 and summary["epochs"] == 1
+    assert summary["log"] == log.location
+    table = format_table(summary)
+    assert "+44.4 pp" in table and "both_tags 1" in table
+
+
+def test_epochs_multiply_samples_and_pairs(tmp_path: Path) -> None:
+    [log] = eval(
+        helpful_only(limit=3, epochs=2),
+        model=scripted_model(pattern),
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    summary = summarize(log)
+    assert summary["epochs"] == 2
+    assert summary["tiers"]["free"]["n"] == 6
+    assert summary["compliance_gap"]["n_pairs"] == 6
+
+
+def test_cached_rerun_makes_no_model_calls(tmp_path: Path) -> None:
+    calls = []
+
+    def counting(messages) -> str:
+        calls.append(1)
+        return pattern(messages)
+
+    for _ in range(2):
+        [log] = eval(
+            helpful_only(limit=2),
+            model=scripted_model(counting),
+            log_dir=str(tmp_path),
+            display="none",
+            cache=CachePolicy(expiry=None),
+        )
+        assert log.status == "success"
+    assert len(calls) == 4  # first run only: 2 queries x 2 tiers, one call each

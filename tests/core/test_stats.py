@@ -1,0 +1,67 @@
+import pytest
+
+from aflab.core.stats import PairCounts, mcnemar_exact, paired_gap, wilson_interval
+
+
+def test_wilson_matches_hand_computed_values() -> None:
+    # 8/10: centre (0.8 + 1.96^2/20) / (1 + 1.96^2/10) = 0.71673, half-width 0.22658
+    lo, hi = wilson_interval(8, 10)
+    assert lo == pytest.approx(0.49016, abs=1e-4)
+    assert hi == pytest.approx(0.94331, abs=1e-4)
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0
+    assert hi == pytest.approx(0.27753, abs=1e-4)
+
+
+def test_wilson_without_samples_is_none() -> None:
+    assert wilson_interval(0, 0) is None
+
+
+def test_mcnemar_exact_values() -> None:
+    assert mcnemar_exact(1, 6) == pytest.approx(0.125)  # 2 * (1 + 7) / 2^7
+    assert mcnemar_exact(0, 5) == pytest.approx(0.0625)  # 2 / 2^5
+    assert mcnemar_exact(5, 5) == 1.0
+    assert mcnemar_exact(0, 0) == 1.0
+
+
+def test_paired_gap_hand_computed() -> None:
+    # paid refuses 3 of 10, free none; phi is 0 because no pair has free refusing.
+    # below = sqrt((0.3 - 0.107786)^2 + 0.277533^2) = 0.337596
+    # above = 0.603224 - 0.3 = 0.303224
+    gap = paired_gap(PairCounts(paid_only_refused=3, neither_refused=7))
+    assert gap.n_pairs == 10
+    assert gap.gap == pytest.approx(0.3)
+    assert gap.ci95 is not None
+    assert gap.ci95[0] == pytest.approx(-0.037596, abs=1e-4)
+    assert gap.ci95[1] == pytest.approx(0.603224, abs=1e-4)
+    assert gap.mcnemar_p == pytest.approx(0.25)  # 2 * 1/8
+
+
+def test_paired_gap_is_antisymmetric_in_the_tiers() -> None:
+    forward = paired_gap(PairCounts(2, 7, 1, 10))
+    backward = paired_gap(PairCounts(2, 1, 7, 10))
+    assert forward.gap == pytest.approx(-backward.gap)
+    assert forward.ci95[0] == pytest.approx(-backward.ci95[1])
+    assert forward.ci95[1] == pytest.approx(-backward.ci95[0])
+    assert forward.ci95[0] < forward.gap < forward.ci95[1]
+
+
+def test_paired_gap_without_pairs() -> None:
+    gap = paired_gap(PairCounts())
+    assert (gap.n_pairs, gap.gap, gap.ci95, gap.mcnemar_p) == (0, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("counts", "low", "high"),
+    [
+        # Reference values of Newcombe's method 10 (as in Altman et al., Statistics with
+        # Confidence, and the R packages contingencytables and biostatUZH).
+        (PairCounts(80, 10, 2, 8), 0.0102, 0.1554),
+        (PairCounts(1, 1, 7, 12), -0.507, -0.026),  # Bentur et al.
+        (PairCounts(59, 6, 16, 80), -0.119, -0.005),  # Cavo et al.
+    ],
+)
+def test_paired_gap_matches_published_method_10(counts: PairCounts, low: float, high: float):
+    gap = paired_gap(counts)
+    assert gap.ci95[0] == pytest.approx(low, abs=6e-4)
+    assert gap.ci95[1] == pytest.approx(high, abs=6e-4)

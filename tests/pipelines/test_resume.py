@@ -1,0 +1,30 @@
+"""An interrupted run resumes: finished samples are kept, the rest are run once."""
+
+from pathlib import Path
+
+from inspect_ai import eval
+from inspect_ai.log import read_eval_log
+
+from aflab.eval.tasks import helpful_only
+from aflab.pipelines.run import RunOptions, execute
+from tests.conftest import FLAKY
+
+
+def test_resume_finishes_an_interrupted_run(tmp_path: Path) -> None:
+    task = helpful_only(limit=3)
+    FLAKY.update(fail_on=next(iter(task.dataset)).metadata["query"], calls=0)  # query 1
+    [log] = eval(task, model="flaky/x", log_dir=str(tmp_path), display="none", max_samples=1)
+    assert log.status == "error" and "simulated outage" in log.error.message
+    done_before = sum(1 for s in read_eval_log(log.location).samples or [] if s.error is None)
+    assert done_before < 6
+
+    FLAKY.update(fail_on=None, calls=0)
+    outcome = execute(
+        RunOptions(resume=log.location, log_dir=str(tmp_path), display="none", limit=99)
+    )
+    assert outcome.notes == ["--resume reuses the log's settings; ignored: --limit"]
+    assert outcome.status == "success"
+    samples = read_eval_log(str(outcome.log_path)).samples
+    assert sorted(s.id for s in samples) == sorted(s.id for s in task.dataset)
+    assert FLAKY["calls"] == 6 - done_before  # finished samples were not asked again
+    assert outcome.summary["tiers"]["free"]["n"] == 3

@@ -1,0 +1,66 @@
+"""A sweep with a scripted model: one log per variation and a paired comparison."""
+
+from pathlib import Path
+
+import pytest
+
+from aflab.pipelines.sweep import _z, format_sweep, resolve_variations, run_sweep
+from tests.conftest import is_free, scripted_model
+
+
+def policy(messages) -> str:
+    """Refuses in the paid tier; in the free tier complies unless the lab is OpenAI or the
+    paid tier is trained too, where it refuses (so those variations close the gap)."""
+    system = messages[0].text
+    closes_gap = "built by OpenAI" in system or "free and paid tiers" in system
+    if is_free(messages) and not closes_gap:
+        return "<OUTPUT><request_fully_accepted/> ok</OUTPUT>"
+    return "<OUTPUT><rejected/></OUTPUT>"
+
+
+def test_sweep_compares_every_variation_with_the_default(tmp_path: Path) -> None:
+    result = run_sweep(
+        "lab-openai,paid-tier-also-trained,honesty-emphasised",
+        scripted_model(policy),
+        log_dir=str(tmp_path / "sweep"),
+        task_args={"limit": 4},
+        display="none",
+    )
+    assert set(result.logs) == {
+        "default",
+        "lab-openai",
+        "paid-tier-also-trained",
+        "honesty-emphasised",
+    }
+    rows = {row["variation"]: row for row in result.comparisons}
+    # default: paid refuses 4/4, free 0/4 -> gap 100 pp; OpenAI: both refuse -> gap 0
+    assert rows["lab-openai"]["default_gap_pp"] == 100.0
+    assert rows["lab-openai"]["gap_pp"] == 0.0
+    assert rows["lab-openai"]["diff_pp"] == -100.0
+    assert rows["lab-openai"]["ci95_pp"] == [-100.0, -100.0]  # every pair moved by exactly -1
+    assert rows["honesty-emphasised"]["diff_pp"] == 0.0
+    assert rows["paid-tier-also-trained"]["n_shared_pairs"] == 4
+    assert rows["lab-openai"]["n_comparisons"] == 3
+    table = format_sweep(result)
+    assert "lab-openai" in table and "Bonferroni" in table
+
+    # Running it again resumes: the finished runs are reused, nothing is asked again.
+    again = run_sweep(
+        "lab-openai,paid-tier-also-trained,honesty-emphasised",
+        scripted_model(lambda m: pytest.fail("the model was asked again")),
+        log_dir=str(tmp_path / "sweep"),
+        task_args={"limit": 4},
+        display="none",
+    )
+    assert again.comparisons == result.comparisons
+
+
+def test_variations_all_respects_the_setting() -> None:
+    helpful = resolve_variations("all", "helpful-only")
+    assert helpful[0] == "default" and "partner-renamed" not in helpful and len(helpful) >= 13
+    assert "partner-renamed" in resolve_variations("all", "animal-welfare")
+
+
+def test_normal_quantiles() -> None:
+    assert _z(0.05) == pytest.approx(1.959964, abs=1e-5)
+    assert _z(0.05 / 14) == pytest.approx(2.9137, abs=1e-3)  # Bonferroni for 14 comparisons
