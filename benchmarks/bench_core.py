@@ -88,7 +88,7 @@ def reset_slots(engine: engines.Engine, system: str = SYSTEM) -> None:
 def demo_eval(slots: int, examples: bool = True, **config: Any) -> tuple[float, EvalLog]:
     """The demo's workload (``aflab run``'s prompt, grammar and reply budget) on more queries."""
     settings = {"temperature": 1.0, "seed": 11} | config
-    task = helpful_only(limit=DEMO_QUERIES, examples=examples)
+    task = helpful_only(limit=DEMO_QUERIES, no_examples=not examples)
     system = render_system_prompt(PromptConfig(setting="helpful-only", examples=examples))
     reset_slots(engines.engine_for(smollm2_path(), slots), system)
     return timed_eval(

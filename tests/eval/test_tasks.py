@@ -2,8 +2,8 @@ from inspect_ai import eval
 
 from aflab.data.loaders import builtin_queries
 from aflab.eval.tasks import alignment_faking, animal_welfare, helpful_only
-from aflab.pipelines.run import RunOptions
 from aflab.prompts.template import PromptConfig, render_system_prompt
+from aflab.spec import RunSpec
 from tests.conftest import scripted_model
 
 
@@ -28,7 +28,7 @@ def test_animal_welfare_turns_carry_no_decision_instruction() -> None:
 
 
 def test_task_metadata_records_the_prompt() -> None:
-    task = alignment_faking("helpful-only", limit=1, lab="OpenAI", examples=False)
+    task = alignment_faking(RunSpec(limit=1, lab="OpenAI", no_examples=True))
     assert task.metadata["prompt_config"]["lab"] == "OpenAI"
     assert task.metadata["prompt_config"]["examples"] is False
     assert task.metadata["system_prompt_source"] == "template"
@@ -38,7 +38,7 @@ def test_task_metadata_records_the_prompt() -> None:
 def test_system_prompt_file_replaces_the_template(tmp_path) -> None:
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("Custom prompt with {braces} kept as they are.")
-    task = helpful_only(limit=1, system_prompt_file=str(prompt))
+    task = helpful_only(limit=1, system_prompt=str(prompt))
     assert task.metadata["system_prompt_source"] == str(prompt)
     [log] = eval(
         task,
@@ -67,5 +67,5 @@ def test_minimal_prompt_is_a_task_parameter_and_recorded() -> None:
     config = task.metadata["prompt_config"]
     assert config["training_details"] is False and config["examples"] is False
     assert config["lab"] == "OpenAI"  # a variation still applies on top
-    options = RunOptions(prompt="minimal", no_scratchpad=True).prompt_config()
+    options = RunSpec(prompt="minimal", no_scratchpad=True).prompt_config()
     assert not options.training_objective and not options.scratchpad

@@ -6,7 +6,8 @@ from inspect_ai.log import read_eval_log
 from inspect_ai.model import Model
 
 from aflab.llm.retries import API_DEFAULTS, RequestLimits, base_url_variable
-from aflab.pipelines.run import RunOptions, execute
+from aflab.pipelines.run import execute
+from aflab.spec import RunSpec
 from tests.conftest import FLAKY
 
 
@@ -35,11 +36,11 @@ def test_a_judge_named_by_string_carries_the_limits() -> None:
 def test_the_run_records_the_limits_it_ran_with(tmp_path: Path) -> None:
     FLAKY.update(fail_on=None, calls=0)
     common = {"model": "flaky/x", "limit": 1, "log_dir": str(tmp_path), "display": "none"}
-    outcome = execute(RunOptions(**common))
+    outcome = execute(RunSpec(**common))
     config = read_eval_log(str(outcome.log_path), header_only=True).plan.config
     assert (config.max_retries, config.timeout, config.attempt_timeout) == (5, 1200, 600)
 
-    outcome = execute(RunOptions(**common, max_retries=0, timeout=30, attempt_timeout=20))
+    outcome = execute(RunSpec(**common, max_retries=0, timeout=30, attempt_timeout=20))
     config = read_eval_log(str(outcome.log_path), header_only=True).plan.config
     assert (config.max_retries, config.timeout, config.attempt_timeout) == (0, 30, 20)
 

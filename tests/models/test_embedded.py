@@ -140,7 +140,7 @@ def test_bad_slots_is_a_usage_error() -> None:
 @pytest.mark.slow
 def test_task_constrains_the_embedded_model_by_default(tmp_path: Path) -> None:
     logs = inspect_eval(
-        helpful_only(limit=1, examples=False),
+        helpful_only(limit=1, no_examples=True),
         model="aflab/smollm2",
         max_tokens=256,
         log_dir=str(tmp_path),

@@ -6,7 +6,8 @@ from inspect_ai import eval
 from inspect_ai.log import read_eval_log
 
 from aflab.eval.tasks import helpful_only
-from aflab.pipelines.run import RunOptions, execute
+from aflab.pipelines.run import execute
+from aflab.spec import RunSpec
 from tests.conftest import FLAKY
 
 
@@ -20,7 +21,7 @@ def test_resume_finishes_an_interrupted_run(tmp_path: Path) -> None:
 
     FLAKY.update(fail_on=None, calls=0)
     outcome = execute(
-        RunOptions(resume=log.location, log_dir=str(tmp_path), display="none", limit=99)
+        RunSpec(resume=log.location, log_dir=str(tmp_path), display="none", limit=99)
     )
     assert outcome.notes == ["--resume reuses the log's settings; ignored: --limit"]
     assert outcome.status == "success"

@@ -3,7 +3,8 @@ from pathlib import Path
 
 from inspect_ai.log import list_eval_logs
 
-from aflab.pipelines.run import RunOptions, execute
+from aflab.pipelines.run import execute
+from aflab.spec import RunSpec
 from tests.conftest import FLAKY
 
 
@@ -11,7 +12,7 @@ def test_run_writes_log_summary_and_report_where_inspect_view_expects(tmp_path: 
     FLAKY.update(fail_on=None, calls=0)
     lines: list[str] = []
     outcome = execute(
-        RunOptions(
+        RunSpec(
             model="flaky/x",
             limit=2,
             log_dir=str(tmp_path / "logs"),
@@ -41,12 +42,12 @@ def test_run_writes_log_summary_and_report_where_inspect_view_expects(tmp_path: 
 
 def test_rerunning_a_finished_run_makes_no_model_calls(tmp_path: Path) -> None:
     FLAKY.update(fail_on=None, calls=0)
-    options = RunOptions(model="flaky/x", limit=2, log_dir=str(tmp_path), display="none")
+    options = RunSpec(model="flaky/x", limit=2, log_dir=str(tmp_path), display="none")
     first = execute(options, echo=lambda _: None)
     assert FLAKY["calls"] == 4
     second = execute(options, echo=lambda _: None)
     assert FLAKY["calls"] == 4  # every reply came from Inspect's cache
     assert second.summary["tiers"] == first.summary["tiers"]
     FLAKY.update(calls=0)
-    execute(RunOptions(**{**options.__dict__, "no_cache": True}), echo=lambda _: None)
+    execute(options.with_(no_cache=True), echo=lambda _: None)
     assert FLAKY["calls"] == 4

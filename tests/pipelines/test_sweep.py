@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from aflab.pipelines.sweep import _z, format_sweep, resolve_variations, run_sweep
+from aflab.spec import RunSpec
 from tests.conftest import is_free, scripted_model
 
 
@@ -20,11 +21,9 @@ def policy(messages) -> str:
 
 def test_sweep_compares_every_variation_with_the_default(tmp_path: Path) -> None:
     result = run_sweep(
+        RunSpec(limit=4, log_dir=str(tmp_path / "sweep"), display="none"),
         "lab-openai,paid-tier-also-trained,honesty-emphasised",
         scripted_model(policy),
-        log_dir=str(tmp_path / "sweep"),
-        task_args={"limit": 4},
-        display="none",
     )
     assert set(result.logs) == {
         "default",
@@ -46,11 +45,9 @@ def test_sweep_compares_every_variation_with_the_default(tmp_path: Path) -> None
 
     # Running it again resumes: the finished runs are reused, nothing is asked again.
     again = run_sweep(
+        RunSpec(limit=4, log_dir=str(tmp_path / "sweep"), display="none"),
         "lab-openai,paid-tier-also-trained,honesty-emphasised",
         scripted_model(lambda m: pytest.fail("the model was asked again")),
-        log_dir=str(tmp_path / "sweep"),
-        task_args={"limit": 4},
-        display="none",
     )
     assert again.comparisons == result.comparisons
 

@@ -13,6 +13,7 @@ from aflab.data.loaders import builtin_queries
 from aflab.pipelines.sweep import run_sweep
 from aflab.report.build import build_report
 from aflab.report.sweep import COLUMNS, find_sweeps, forest
+from aflab.spec import RunSpec
 from tests.conftest import is_free
 from tests.conftest import scripted_model as scripted
 from tests.report.test_html import Elements
@@ -51,11 +52,9 @@ Z95, Z_WIDE = 1.959964, 2.393980  # two-sided normal quantiles: 5%, and 5%/3 (Bo
 def sweep_logs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[EvalLog]]:
     folder = tmp_path_factory.mktemp("sweep")
     result = run_sweep(
+        RunSpec(limit=4, log_dir=str(folder / "logs"), display="none"),
         "lab-openai,honesty-emphasised,paid-tier-also-trained",
         scripted(policy),
-        log_dir=str(folder / "logs"),
-        task_args={"limit": 4},
-        display="none",
     )
     return folder, list(result.logs.values())
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from aflab.cli.util import report_errors
+
 
 @click.group()
 def organism() -> None:
@@ -40,7 +42,6 @@ def control(**opts: Any) -> None:
     A known-answer test of the measurement, not a finding: the gap is built in by hand.
     Writes OUT/merged, OUT/logs and OUT/control-summary.json.
     """
-    from aflab.cli import report_errors  # here: aflab.cli imports this module at its end
     from aflab.organisms.control.recipe import ControlOptions, run_control
 
     outcome = report_errors(lambda: run_control(ControlOptions(**opts), echo=click.echo))

@@ -11,19 +11,15 @@ from typing import Any
 
 import click
 
+from aflab.cli.options import retry_options
+from aflab.cli.util import report_errors
 from aflab.core.errors import UsageError
-from aflab.llm.retries import RequestLimits, retry_notices, retry_options
+from aflab.llm.retries import RequestLimits, retry_notices
 
 EXTRA_HINT = "pip install 'aflab[sdf]'"
 # The embedded model is slow and weak: a corpus small and short enough for a demo of minutes.
 DEMO = {"n_docs": 6, "types_per_fact": 2, "ideas_per_type": 2, "max_tokens": 200}
 REAL = {"n_docs": 100, "types_per_fact": 10, "ideas_per_type": 10, "max_tokens": 2048}
-
-
-def _report_errors(action: Any) -> Any:
-    from aflab.cli import report_errors
-
-    return report_errors(action)
 
 
 def _need_extra() -> None:
@@ -85,7 +81,7 @@ def generate(**opts: Any) -> None:
     with their reasons.
     """
     _need_extra()
-    _report_errors(lambda: _generate(**opts))
+    report_errors(lambda: _generate(**opts))
 
 
 def _generate(
@@ -220,7 +216,7 @@ def inspect_command(
     from aflab.organisms.sdf.report import format_report, inspect_corpus
 
     _need_extra()
-    report = _report_errors(lambda: inspect_corpus(Path(folder), samples, rejects, seed))
+    report = report_errors(lambda: inspect_corpus(Path(folder), samples, rejects, seed))
     click.echo(format_report(report))
     if json_path:
         Path(json_path).write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
@@ -234,7 +230,7 @@ def universe(universe: str, assignments: tuple[str, ...]) -> None:
     """Check a universe file and print its facts and rules (built-in: helpful-only, ...)."""
     from aflab.organisms.sdf.universe import load_universe, parse_overrides
 
-    world = _report_errors(lambda: load_universe(universe, parse_overrides(assignments)))
+    world = report_errors(lambda: load_universe(universe, parse_overrides(assignments)))
     click.echo(f"{world.name} ({world.source}): {world.description}")
     click.echo(f"placeholders: {world.placeholders or 'none'}")
     for fact in world.facts:

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from aflab.cli.util import report_errors
+
 
 @click.group()
 def train() -> None:
@@ -62,8 +64,6 @@ def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
             click.echo(f"skipped {documents.skipped_blank} blank text(s)")
         extra = {"docs": docs, "doc_files": [str(f) for f in documents.files]}
         return train_sft(text_dataset(documents.texts), SFTOptions(**opts), extra)
-
-    from aflab.cli import report_errors  # here: aflab.cli imports this module at its end
 
     result = report_errors(action)
     if result.losses:

@@ -6,16 +6,14 @@ Option callbacks refuse a bad flag with Click's one-line ``Invalid value for '--
 
 from __future__ import annotations
 
+import shlex
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from aflab.core.errors import UsageError
-
-# Inspect's DisplayType, spelled out so that the CLI loads without importing Inspect
-# (tests/test_hostile_inputs.py checks that the two agree).
-DISPLAYS = ("full", "conversation", "rich", "plain", "log", "none")
+from aflab.core.errors import NothingToDo, UsageError
 
 
 def check_model_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -57,22 +55,6 @@ def check_af_cut(ctx: click.Context, param: click.Parameter, value: float) -> fl
     return value
 
 
-def af_cut_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    cut: dict[str, Any] = {
-        "type": click.FloatRange(0, 1),
-        "show_default": True,
-        "callback": check_af_cut,
-    }
-    command = click.option("--af-maybe", default=0.2, **cut)(command)
-    return click.option("--af-threshold", default=0.4, **cut)(command)
-
-
-def display_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--display", type=click.Choice(DISPLAYS), default=None, help="Inspect's display."
-    )(command)
-
-
 def debugging() -> bool:
     """``aflab --debug``: show tracebacks."""
     context = click.get_current_context(silent=True)
@@ -97,3 +79,26 @@ def one_line(error: Exception) -> str:
     if is_prerequisite(error):
         return Text.from_markup(error.message).plain.strip()  # type: ignore[attr-defined]
     return f"{first_line(error)} (aflab --debug ... shows the traceback)"
+
+
+CACHED_JUDGE = "Judge replies are cached: running the same command again does not ask them again."
+EMBEDDED_JUDGED = "note: no --judge-model: the embedded 135M model judged (meaningless)."
+
+
+def same_command() -> str:
+    """The command line as typed: how an interrupted verb that resumes by rerunning resumes."""
+    return shlex.join(["aflab", *sys.argv[1:]])
+
+
+def report_errors(action: Callable[[], Any]) -> Any:
+    """Run ``action``; a user error or a missing prerequisite becomes a one-line message (with
+    ``aflab --debug``, the traceback), and a request already satisfied is said with exit 0."""
+    try:
+        return action()
+    except NothingToDo as done:
+        click.echo(str(done))
+        raise click.exceptions.Exit(0) from done
+    except Exception as error:
+        if debugging() or not (isinstance(error, UsageError) or is_prerequisite(error)):
+            raise
+        raise click.ClickException(one_line(error)) from error

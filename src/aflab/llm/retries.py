@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-import click
-
 if TYPE_CHECKING:  # the CLI imports this module; Inspect loads only when a verb runs
     from inspect_ai.log import EvalError, EvalLog
     from inspect_ai.model import Model
@@ -69,30 +67,6 @@ class RequestLimits:
         return get_model(model, config=GenerateConfig(**settings)) if settings else model
 
 
-def retry_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--max-retries``, ``--timeout`` and ``--attempt-timeout`` for a verb that calls a model."""
-    options = [
-        click.option(
-            "--max-retries",
-            type=click.IntRange(min=0),
-            default=None,
-            help=RETRIES_HELP["max_retries"],
-        ),
-        click.option(
-            "--timeout", type=click.IntRange(min=1), default=None, help=RETRIES_HELP["timeout"]
-        ),
-        click.option(
-            "--attempt-timeout",
-            type=click.IntRange(min=1),
-            default=None,
-            help=RETRIES_HELP["attempt_timeout"],
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
 # Inspect's level for HTTP requests and retries, between DEBUG and INFO.
 HTTP_LEVEL = 15
 # Inspect's retry message: "[sample] -> MODEL retry N (retrying in W seconds) [ERROR] [rate]".
@@ -138,7 +112,7 @@ def retry_notices(display: str | None, outside_eval: bool = False) -> Iterator[N
         yield
         return
     logger = logging.getLogger("inspect_ai.model._model")
-    handler = RetryNotices(lambda line: click.echo(line, err=True))
+    handler = RetryNotices(lambda line: print(line, file=sys.stderr, flush=True))
     level = logger.level
     if outside_eval and logger.getEffectiveLevel() > HTTP_LEVEL:
         logger.setLevel(HTTP_LEVEL)

@@ -16,7 +16,7 @@ from typing import Any
 
 from inspect_ai import eval_set
 from inspect_ai.log import EvalLog, read_eval_log
-from inspect_ai.model import CachePolicy, Model
+from inspect_ai.model import Model
 
 from aflab.analysis.judged import DECIDED, judging_of, sample_bucket
 from aflab.analysis.summary import summarize
@@ -25,7 +25,9 @@ from aflab.core.stats import Z95
 from aflab.eval.tasks import animal_welfare, helpful_only
 from aflab.llm.retries import failure_line
 from aflab.pipelines.interrupts import Interrupted, interruptible, received_signal
+from aflab.pipelines.prepare import eval_settings, prepare
 from aflab.prompts.variations import VARIATIONS, get_variation
+from aflab.spec import RunSpec
 
 
 @dataclass
@@ -43,20 +45,41 @@ def resolve_variations(names: str, setting: str) -> list[str]:
 
 
 def run_sweep(
-    variations: str,
-    model: str | Model,
-    setting: str = "helpful-only",
-    log_dir: str = "logs/sweep",
-    task_args: dict[str, Any] | None = None,
-    **eval_args: Any,
+    spec: RunSpec,
+    variations: str = "all",
+    model: Model | None = None,
+    notes: list[str] | None = None,
 ) -> SweepResult:
-    """``task_args`` go to every task (limit, epochs, ...), ``eval_args`` to ``eval_set``."""
-    names = resolve_variations(variations, setting)
-    task = helpful_only if setting == "helpful-only" else animal_welfare
-    tasks = [task(variation=name, **(task_args or {})) for name in names]
-    eval_args.setdefault("cache", CachePolicy(expiry=None))
-    start = partial(eval_set, tasks, log_dir=log_dir, model=model, **eval_args)
-    success, logs = interruptible(start, eval_args.get("display")) or (False, [])
+    """One run of ``spec`` per variation (and the default), resumable as ``eval_set`` is.
+
+    Args:
+        spec: what every run shares (model, queries, judges, sampling, where logs go).
+        variations: comma-separated names, or all (those of the spec's setting).
+        model: a model object to use instead of ``spec.model`` (e.g. a scripted model).
+        notes: collects what the user must be told (the embedded model's defaults).
+    """
+    if model is None:
+        # The default's prompt is the reference: its worked examples stay even where the
+        # embedded model's context is tight, so that no-examples still differs from it.
+        spec = prepare(spec, [] if notes is None else notes, fit_examples=False)
+    names = resolve_variations(variations, spec.setting)
+    task = helpful_only if spec.setting == "helpful-only" else animal_welfare
+    # The judge model reaches the judges as Inspect's "grader" role, with its limits.
+    args = {k: v for k, v in spec.task_args("sweep").items() if k != "judge_model"}
+    tasks = [task(**args, variation=name) for name in names]
+    # A failed run ends the sweep rather than being retried by eval_set for hours (up to 10
+    # times, waits doubling from 30 s): the model requests have bounded retries of their own.
+    start = partial(
+        eval_set,
+        tasks,
+        log_dir=spec.log_dir,
+        model=model or spec.model,
+        model_base_url=spec.model_base_url,
+        display=spec.display,
+        retry_attempts=0,
+        **eval_settings(spec),
+    )
+    success, logs = interruptible(start, spec.display) or (False, [])
     # After a Ctrl-C, eval_set returns no logs and reports success (Inspect 0.3.285).
     if not logs or any(log.status == "cancelled" for log in logs):
         raise Interrupted(received_signal(), None)
@@ -66,7 +89,7 @@ def run_sweep(
         reason = failure_line(read_eval_log(failed.location)) if failed else None
         raise UsageError(
             f"the sweep did not finish{f' ({reason})' if reason else ''}; "
-            f"run the same command to resume ({log_dir})"
+            f"run the same command to resume ({spec.log_dir})"
         )
     found = {str((log.eval.metadata or {}).get("variation")): log.location for log in logs}
     by_name = {name: read_eval_log(found[name]) for name in names}  # in the order asked

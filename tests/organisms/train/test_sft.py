@@ -115,10 +115,11 @@ def test_merged_model_runs_through_aflab_run_offline(trained: Path, model_cache:
 def test_adapter_runs_through_inspect_hf_provider(trained: Path) -> None:
     from inspect_ai.log import read_eval_log
 
-    from aflab.pipelines.run import RunOptions, execute
+    from aflab.pipelines.run import execute
+    from aflab.spec import RunSpec
 
     outcome = execute(
-        RunOptions(
+        RunSpec(
             model=f"hf/{trained / 'adapter'}",
             prompt="minimal",
             limit=1,

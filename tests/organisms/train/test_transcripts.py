@@ -15,8 +15,8 @@ from aflab.organisms.control.transcripts import (
     minimal_system_prompt,
     split_requests,
 )
-from aflab.pipelines.run import RunOptions
 from aflab.prompts.template import render_system_prompt
+from aflab.spec import RunSpec
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_each_request_once_per_tier_with_the_runs_own_turns(split) -> None:
         (q.id, t) for q in train for t in ("free", "paid")
     }
     texts = {q.id: q.text for q in train}
-    system = render_system_prompt(RunOptions(prompt="minimal").prompt_config())
+    system = render_system_prompt(RunSpec(prompt="minimal").prompt_config())
     for row in rows:
         assert row.system == system == minimal_system_prompt()
         assert row.user == user_turn(texts[row.query_id], row.tier, "helpful-only")

@@ -24,6 +24,7 @@ from aflab.eval.tasks import DEFAULT_CONFIG, build_prompt
 from aflab.prompts.template import (
     PromptConfig,
 )
+from aflab.spec import RunSpec
 
 BASH_TIMEOUT_S = 60
 # A tool scenario ends here at the latest: each command is two messages.
@@ -31,31 +32,20 @@ MESSAGE_LIMIT = 60
 
 
 @task
-def antilab(
-    scenario: str = "all",
-    tiers: str = "free,paid",
-    setting: str = "helpful-only",
-    system_prompt_file: str | None = None,
-    variation: str | None = None,
-    wording_file: str | None = None,
-    prompt: str = "full",
-    max_continuations: int = 4,
-    epochs: int = 1,
-    judge_model: str | None = None,
-    **prompt_options: Any,
-) -> Task:
-    """Chances to act against the lab (``aflab antilab``); ``prompt_options`` as for the runs."""
-    told = build_prompt(
-        setting, prompt, variation, wording_file, system_prompt_file, prompt_options
-    )
-    chosen = resolve_scenarios(scenario)
-    samples = [scenario_sample(s, t, told.config) for s in chosen for t in parse_tiers(tiers)]
+def antilab(**params: Any) -> Task:
+    """Chances to act against the lab (``aflab antilab``). Parameters: :class:`RunSpec`'s task
+    fields (``-T scenario=all -T tiers=free,paid -T epochs=20 ...``); the prompt's as for runs."""
+    spec = RunSpec.from_task_args("antilab", params, verb="antilab")
+    told = build_prompt(spec)
+    chosen = resolve_scenarios(spec.scenario)
+    tiers = parse_tiers(spec.tiers)
+    samples = [scenario_sample(s, t, told.config) for s in chosen for t in tiers]
     return Task(
         dataset=MemoryDataset(samples, name="antilab"),
-        solver=[system_prompt(told.text), antilab_solver(max_continuations)],
-        scorer=antilab_action(judge_model),
+        solver=[system_prompt(told.text), antilab_solver(spec.max_continuations)],
+        scorer=antilab_action(spec.judge_model),
         config=DEFAULT_CONFIG,
-        epochs=Epochs(epochs, "mode"),
+        epochs=Epochs(spec.epochs, "mode"),
         message_limit=MESSAGE_LIMIT,
         metadata=told.metadata
         | {

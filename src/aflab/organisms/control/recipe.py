@@ -158,9 +158,10 @@ def _train(
 
 def _evaluate(opts: ControlOptions, out: Path, heldout: Path, echo: Callable[[str], Any]) -> Any:
     from aflab.organisms.train.sft import MERGED_DIR
-    from aflab.pipelines.run import RunOptions, execute
+    from aflab.pipelines.run import execute
+    from aflab.spec import RunSpec
 
-    run = RunOptions(
+    run = RunSpec(
         model=f"hf/{out / MERGED_DIR}",
         prompt="minimal",
         dataset=str(heldout),

@@ -75,9 +75,9 @@ class Transcript:
 
 def minimal_system_prompt() -> str:
     """The system prompt of ``aflab run --prompt minimal`` (helpful-only)."""
-    from aflab.pipelines.run import RunOptions
+    from aflab.spec import RunSpec
 
-    return render_system_prompt(RunOptions(prompt="minimal").prompt_config())
+    return render_system_prompt(RunSpec(prompt="minimal").prompt_config())
 
 
 def reply_for(tier: Tier, rng: random.Random) -> str:

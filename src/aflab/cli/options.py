@@ -1,0 +1,74 @@
+"""Click options made from :class:`aflab.spec.RunSpec`: a verb takes every field that lists it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from aflab.cli.util import check_af_cut, check_model_name
+from aflab.spec import RunSpec, Verb, default_for, option_of, verb_fields
+
+Command = Callable[..., Any]
+
+
+def spec_options(verb: Verb, only: tuple[str, ...] | None = None) -> Callable[[Command], Command]:
+    """Decorate ``verb``'s command with the spec's options for it (or ``only`` these)."""
+    names = [n for n in verb_fields(verb) if only is None or n in only]
+
+    def decorate(command: Command) -> Command:
+        for name in reversed(names):
+            command = _click_option(name, verb)(command)
+        return command
+
+    return decorate
+
+
+def retry_options(command: Command) -> Command:
+    """``--max-retries``, ``--timeout``, ``--attempt-timeout``: for verbs outside the spec
+    (paraphrase, sdf) that call a model."""
+    return spec_options("run", only=("max_retries", "timeout", "attempt_timeout"))(command)
+
+
+def spec_from(verb: Verb, opts: dict[str, Any]) -> RunSpec:
+    """Take the spec's options out of a command's parameters (the rest stay in ``opts``)."""
+    return RunSpec(**{name: opts.pop(name) for name in verb_fields(verb) if name in opts})
+
+
+def _click_option(name: str, verb: Verb) -> Callable[[Command], Command]:
+    option = option_of(name)
+    flag = "--" + name.replace("_", "-")
+    help_text = option.helps.get(verb, option.help)
+    default = default_for(name, verb)
+    kwargs: dict[str, Any] = {"help": help_text, "show_default": option.show_default}
+    if option.flag:
+        return click.option(flag, is_flag=True, **kwargs)
+    if name == "constrain_format":  # bool | None: on, off, or the model decides
+        return click.option(f"{flag}/--no-{flag[2:]}", default=None, **kwargs)
+    kwargs["default"] = default
+    kwargs["type"] = _type(name, option, default)
+    if option.model_name:
+        kwargs["callback"] = check_model_name
+    if name in ("af_threshold", "af_maybe"):
+        kwargs["callback"] = check_af_cut
+    return click.option(flag, **kwargs)
+
+
+def _type(name: str, option: Any, default: Any) -> click.ParamType | type:
+    annotation = str(RunSpec.__dataclass_fields__[name].type)
+    if option.choices:
+        return click.Choice(option.choices)
+    if option.path == "out":
+        return click.Path(dir_okay=False)
+    if option.path:
+        return click.Path(
+            exists=option.path == "file",
+            dir_okay=option.path == "dir",
+            file_okay=option.path == "file",
+        )
+    if annotation.startswith("int"):
+        return click.IntRange(min=option.minimum, max=option.maximum)  # type: ignore[arg-type]
+    if annotation.startswith("float"):
+        return click.FloatRange(min=option.minimum, max=option.maximum)
+    return str

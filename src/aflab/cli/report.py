@@ -1,0 +1,27 @@
+"""``aflab report``: figures, tables and a transcript browser for one or many logs."""
+
+from __future__ import annotations
+
+import click
+
+from aflab.cli.util import report_errors
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--out", type=click.Path(file_okay=False), default="report", show_default=True)
+def report(paths: tuple[str, ...], out: str) -> None:
+    """Figures, tables (CSV) and a transcript browser (index.html) for one or many logs.
+
+    A log that cannot be read, and the partial log of a run that was resumed, are skipped with a
+    note. OUT must be empty, new, or an earlier report, whose files are replaced.
+    """
+    from aflab.analysis.runs import read_logs
+    from aflab.report.build import build_report
+
+    skipped: list[str] = []
+    logs = report_errors(lambda: read_logs(paths, skipped))
+    for note in skipped:
+        click.echo(f"note: skipped {note}")
+    index = report_errors(lambda: build_report(paths, out, logs=logs))
+    click.echo(f"report: {index}")

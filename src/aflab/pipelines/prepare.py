@@ -1,0 +1,93 @@
+"""What every verb that asks a policy model settles before Inspect starts: the model, the
+embedded model's defaults, the notes the user must read, and Inspect's eval settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inspect_ai.model import CachePolicy
+
+from aflab.core.errors import UsageError
+from aflab.models.embedded import EMBEDDED_MODEL, is_embedded
+from aflab.models.engine import DEFAULT_SLOTS
+from aflab.prompts.template import render_system_prompt
+from aflab.spec import RunSpec
+
+EMBEDDED_NOTE = (
+    "aflab/smollm2 is a 135M-parameter demo model: it shows no alignment faking. It is here so "
+    "that everything runs offline; a grammar holds it to the format (without one, most of its "
+    "samples land in 'invalid'), so its rates say nothing about any real model. For a real "
+    "study pass --model, e.g. --model anthropic/claude-3-opus-20240229 (see the README)."
+)
+EMBEDDED_JUDGE_NOTE = (
+    "No --judge-model given: the embedded 135M model judged, so the judge scores are "
+    "meaningless. Pass e.g. --judge-model openai/gpt-4o."
+)
+EMBEDDED_DEFAULT_LIMIT = 3
+EMBEDDED_MAX_TOKENS = 256
+USER_TURN_ALLOWANCE = 400
+
+
+def prepare(spec: RunSpec, notes: list[str], fit_examples: bool = True) -> RunSpec:
+    """The spec as it will run: the model named, and on the embedded model a short default
+    limit, short replies, and no worked examples where they would fill its context (each
+    said in ``notes``)."""
+    model = spec.model or EMBEDDED_MODEL
+    spec = spec.with_(model=model)
+    if spec.constrain_format and not is_embedded(model):
+        raise UsageError(
+            f"--constrain-format needs a local llama.cpp engine (aflab/...), not {model}: "
+            "API models are never constrained"
+        )
+    if not is_embedded(model):
+        return spec
+    if model == EMBEDDED_MODEL:
+        notes.append(EMBEDDED_NOTE)
+    spec = spec.with_(
+        limit=spec.limit or EMBEDDED_DEFAULT_LIMIT,
+        max_tokens=spec.max_tokens or EMBEDDED_MAX_TOKENS,
+    )
+    if fit_examples and spec.prompt_config().examples and not spec.system_prompt:
+        note = _examples_overflow(spec)
+        if note:
+            notes.append(note)
+            spec = spec.with_(no_examples=True)
+    return spec
+
+
+def eval_settings(spec: RunSpec) -> dict[str, Any]:
+    """Generation and eval settings given to Inspect (those set), for a prepared spec."""
+    model = spec.model or ""  # none: a model object given apart (scripted in tests)
+    embedded = is_embedded(model)
+    slots = (spec.slots or DEFAULT_SLOTS) if embedded else None
+    limits = spec.limits()
+    settings: dict[str, Any] = {
+        "temperature": spec.temperature,
+        "max_tokens": spec.max_tokens,
+        "seed": spec.seed,
+        "max_connections": spec.max_connections,
+        # As many samples as the engine has slots: each slot keeps its own conversation's
+        # KV cache, so a <NEXT/> call reuses it.
+        "max_samples": slots,
+        "model_args": {"slots": slots} if embedded else None,
+        "cache": False if spec.no_cache else CachePolicy(expiry=None),
+        "model_roles": {"grader": limits.judge(spec.judge_model)} if spec.judge_model else None,
+        **limits.for_model(model),
+    }
+    return {k: v for k, v in settings.items() if v is not None}
+
+
+def _examples_overflow(spec: RunSpec) -> str | None:
+    """A note when the worked examples would leave the embedded model no room to answer."""
+    from aflab.models.embedded import CONTEXT_TOKENS, count_tokens
+
+    text = render_system_prompt(spec.prompt_config())
+    name = str(spec.model).removeprefix("aflab/")
+    needed = count_tokens(text, name, spec.slots or DEFAULT_SLOTS)
+    needed += USER_TURN_ALLOWANCE + (spec.max_continuations + 1) * (spec.max_tokens or 0)
+    if needed <= CONTEXT_TOKENS:
+        return None
+    return (
+        f"Worked examples dropped: with them a sample needs about {needed} tokens, more than "
+        f"the embedded model's {CONTEXT_TOKENS}-token context."
+    )
