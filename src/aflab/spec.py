@@ -8,7 +8,8 @@ pipelines read it, and the log records the task's share of it. A new option is o
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+import dataclasses
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from aflab.core.errors import UsageError
@@ -308,8 +309,9 @@ class RunSpec:
         known = task_parameters(verb)
         return {k: v for k, v in self.given().items() if k in known}
 
-    def with_(self, **changes: Any) -> RunSpec:
-        return replace(self, **changes)
+    def replace(self, **changes: Any) -> RunSpec:
+        """A copy with ``changes``."""
+        return dataclasses.replace(self, **changes)
 
     @classmethod
     def from_task_args(cls, task: str, args: dict[str, Any], verb: Verb = "run") -> RunSpec:

@@ -23,9 +23,10 @@ from markdown_it.token import Token
 
 from aflab.analysis.summary import sample_outcome
 from aflab.cli import main
-from aflab.cli.util import DISPLAYS, model_providers
+from aflab.cli.util import model_providers
 from aflab.core.errors import UsageError
 from aflab.eval.tasks import helpful_only
+from aflab.spec import DISPLAYS
 from tests.conftest import FLAKY, scripted_model
 
 RUN = ("run", "--model", "mockllm/model", "--display", "none")

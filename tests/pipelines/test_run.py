@@ -49,5 +49,5 @@ def test_rerunning_a_finished_run_makes_no_model_calls(tmp_path: Path) -> None:
     assert FLAKY["calls"] == 4  # every reply came from Inspect's cache
     assert second.summary["tiers"] == first.summary["tiers"]
     FLAKY.update(calls=0)
-    execute(options.with_(no_cache=True), echo=lambda _: None)
+    execute(options.replace(no_cache=True), echo=lambda _: None)
     assert FLAKY["calls"] == 4

@@ -81,5 +81,8 @@ def configs() -> None:
     """Print the paths of the shipped accelerate configs (DDP, DeepSpeed ZeRO-2, ZeRO-3)."""
     from pathlib import Path
 
-    for path in sorted((Path(__file__).parent / "configs").glob("*.yaml")):
+    import aflab.organisms.train
+
+    shipped = Path(aflab.organisms.train.__file__).parent / "configs"
+    for path in sorted(shipped.glob("*.yaml")):
         click.echo(path)

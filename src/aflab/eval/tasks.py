@@ -45,7 +45,7 @@ def animal_welfare(**params: Any) -> Task:
 def _spec(task: str, setting: str, params: dict[str, Any]) -> RunSpec:
     if params.get("setting", setting) != setting:
         raise UsageError(f"{task}: its setting is {setting}, not {params['setting']!r}")
-    return RunSpec.from_task_args(task, params).with_(setting=setting)
+    return RunSpec.from_task_args(task, params).replace(setting=setting)
 
 
 def alignment_faking(spec: RunSpec) -> Task:

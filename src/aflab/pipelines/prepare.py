@@ -33,7 +33,7 @@ def prepare(spec: RunSpec, notes: list[str], fit_examples: bool = True) -> RunSp
     limit, short replies, and no worked examples where they would fill its context (each
     said in ``notes``)."""
     model = spec.model or EMBEDDED_MODEL
-    spec = spec.with_(model=model)
+    spec = spec.replace(model=model)
     if spec.constrain_format and not is_embedded(model):
         raise UsageError(
             f"--constrain-format needs a local llama.cpp engine (aflab/...), not {model}: "
@@ -43,7 +43,7 @@ def prepare(spec: RunSpec, notes: list[str], fit_examples: bool = True) -> RunSp
         return spec
     if model == EMBEDDED_MODEL:
         notes.append(EMBEDDED_NOTE)
-    spec = spec.with_(
+    spec = spec.replace(
         limit=spec.limit or EMBEDDED_DEFAULT_LIMIT,
         max_tokens=spec.max_tokens or EMBEDDED_MAX_TOKENS,
     )
@@ -51,7 +51,7 @@ def prepare(spec: RunSpec, notes: list[str], fit_examples: bool = True) -> RunSp
         note = _examples_overflow(spec)
         if note:
             notes.append(note)
-            spec = spec.with_(no_examples=True)
+            spec = spec.replace(no_examples=True)
     return spec
 
 

@@ -51,7 +51,7 @@ def test_no_scratchpad_mode_still_loops_for_output(tmp_path: Path) -> None:
     samples = run(
         lambda m: "<OUTPUT><request_fully_accepted/> Sure" if not next_turns(m) else "</OUTPUT>",
         tmp_path,
-        scratchpad=False,
+        no_scratchpad=True,
     )
     for sample in samples:
         assert "private reasoning" in sample.messages[0].text
