@@ -67,8 +67,9 @@ def _type(name: str, option: Any, default: Any) -> click.ParamType | type:
             dir_okay=option.path == "dir",
             file_okay=option.path == "file",
         )
+    bounded = option.minimum is not None or option.maximum is not None
     if annotation.startswith("int"):
-        return click.IntRange(min=option.minimum, max=option.maximum)  # type: ignore[arg-type]
+        return click.IntRange(min=option.minimum, max=option.maximum) if bounded else int  # type: ignore[arg-type]
     if annotation.startswith("float"):
-        return click.FloatRange(min=option.minimum, max=option.maximum)
+        return click.FloatRange(min=option.minimum, max=option.maximum) if bounded else float
     return str
