@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from aflab.cli.util import check_af_cut, check_model_name
-from aflab.spec import RunSpec, Verb, default_for, option_of, verb_fields
+from aflab.spec import Option, RunSpec, Verb, default_for, option_of, verb_fields
 
 Command = Callable[..., Any]
 
@@ -47,7 +47,7 @@ def _click_option(name: str, verb: Verb) -> Callable[[Command], Command]:
     if name == "constrain_format":  # bool | None: on, off, or the model decides
         return click.option(f"{flag}/--no-{flag[2:]}", default=None, **kwargs)
     kwargs["default"] = default
-    kwargs["type"] = _type(name, option, default)
+    kwargs["type"] = _type(name, option)
     if option.model_name:
         kwargs["callback"] = check_model_name
     if name in ("af_threshold", "af_maybe"):
@@ -55,7 +55,7 @@ def _click_option(name: str, verb: Verb) -> Callable[[Command], Command]:
     return click.option(flag, **kwargs)
 
 
-def _type(name: str, option: Any, default: Any) -> click.ParamType | type:
+def _type(name: str, option: Option) -> click.ParamType | type:
     annotation = str(RunSpec.__dataclass_fields__[name].type)
     if option.choices:
         return click.Choice(option.choices)
@@ -69,7 +69,8 @@ def _type(name: str, option: Any, default: Any) -> click.ParamType | type:
         )
     bounded = option.minimum is not None or option.maximum is not None
     if annotation.startswith("int"):
-        return click.IntRange(min=option.minimum, max=option.maximum) if bounded else int  # type: ignore[arg-type]
+        low, high = option.minimum, option.maximum
+        return click.IntRange(min=low, max=high) if bounded else int  # type: ignore[arg-type]
     if annotation.startswith("float"):
         return click.FloatRange(min=option.minimum, max=option.maximum) if bounded else float
     return str
