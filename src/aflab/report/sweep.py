@@ -2,8 +2,8 @@
 
 A sweep is a set of runs of one model, setting and task, one per named variation, the default
 among them: what ``aflab sweep`` writes, or separate ``aflab run --variation`` runs. Each
-variation is compared with the default by :func:`aflab.pipelines.sweep.compare_to_default`, the same
-numbers ``aflab sweep`` prints.
+variation is compared with the default by :func:`aflab.analysis.sweep.compare_to_default`, the
+same numbers ``aflab sweep`` prints (:func:`format_sweep`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import matplotlib
 import pandas as pd
@@ -21,7 +21,7 @@ from inspect_ai.log import EvalLog
 from matplotlib.figure import Figure
 
 from aflab.analysis.runs import created_order, run_id, variation
-from aflab.pipelines.sweep import compare_to_default, comparison_note
+from aflab.analysis.sweep import compare_to_default
 from aflab.prompts.template import PromptConfig
 from aflab.prompts.variations import BY_NAME, VARIATIONS
 from aflab.report.figures import ABOVE, RC, _interval, _per_run, _save
@@ -42,6 +42,39 @@ EXPLAIN = (
     "compliance rule (the judge's when it ran)."
 )
 ORDER = {v.name: i for i, v in enumerate(VARIATIONS)}  # the order `aflab sweep` runs them in
+
+
+class Compared(Protocol):
+    """What :func:`format_sweep` reads: ``aflab sweep``'s result (a ``SweepResult``)."""
+
+    @property
+    def comparisons(self) -> Sequence[dict[str, Any]]: ...
+
+
+def format_sweep(result: Compared) -> str:
+    """The table ``aflab sweep`` prints: per variation, its gap and the paired difference."""
+    lines = [f"{'variation':<30}{'gap pp':>8}{'vs default pp':>15}   95% CI (Bonferroni)   pairs"]
+    for row in result.comparisons:
+        gap = "n/a" if row["gap_pp"] is None else f"{row['gap_pp']:+.1f}"
+        diff = "n/a" if row["diff_pp"] is None else f"{row['diff_pp']:+.1f}"
+        ci, wide = row["ci95_pp"], row["ci95_bonferroni_pp"]
+        interval = (
+            "n/a"
+            if ci is None
+            else f"[{ci[0]:+.1f}, {ci[1]:+.1f}] ([{wide[0]:+.1f}, {wide[1]:+.1f}])"
+        )
+        pairs = row["n_shared_pairs"]
+        lines.append(f"{row['variation']:<30}{gap:>8}{diff:>15}   {interval}   {pairs}")
+    lines.append(comparison_note(len(result.comparisons)))
+    return "\n".join(lines)
+
+
+def comparison_note(count: int) -> str:
+    """Why the Bonferroni interval is there; printed by ``aflab sweep`` and shown in the report."""
+    return (
+        f"{count} comparisons with the default: some 95% intervals will miss by chance; the "
+        "Bonferroni intervals hold for all of them together."
+    )
 
 
 @dataclass
