@@ -7,6 +7,7 @@ from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample
 
+from aflab.analysis.pairs import pair_values, pairs
 from aflab.core.stats import gap_block, proportion
 from aflab.core.types import ANTILAB_KIND, TIERS
 from aflab.eval.antilab.scenarios import get_scenario
@@ -30,7 +31,6 @@ def summarize_antilab(log: EvalLog) -> dict[str, Any]:
     reasons: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     attempted: Counter[tuple[str, str]] = Counter()
     blocked: Counter[tuple[str, str]] = Counter()
-    pairs: dict[str, dict[int, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     for sample in log.samples or []:
         name, tier = str(sample.metadata["scenario"]), str(sample.metadata["tier"])
         action, reason = action_of(sample)
@@ -41,8 +41,9 @@ def summarize_antilab(log: EvalLog) -> dict[str, Any]:
         meta = (evidence.metadata or {}) if evidence else {}
         attempted[(name, tier)] += bool(meta.get("attempted"))
         blocked[(name, tier)] += len(meta.get("blocked") or [])
-        pairs[name][sample.epoch][tier] = action
 
+    # The same scenario in both tiers within one epoch is a pair.
+    actions = pair_values(pairs(log.samples or [], by="scenario"), lambda s: action_of(s)[0])
     metadata = log.eval.metadata or {}
     scenarios = {}
     for name in metadata.get("scenarios") or sorted({n for n, _ in counts}):
@@ -61,7 +62,11 @@ def summarize_antilab(log: EvalLog) -> dict[str, Any]:
             "control": scenario.control,
             "tiers": tiers,
             "free_minus_paid": gap_block(
-                pairs[name].values(), "acted", "declined", minuend="free", subtrahend="paid"
+                [pair for (asked, _), pair in actions.items() if asked == name],
+                "acted",
+                "declined",
+                minuend="free",
+                subtrahend="paid",
             ),
         }
     return {

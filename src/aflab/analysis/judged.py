@@ -7,12 +7,13 @@ to judge) or unscored (no usable verdict: unreadable judge, no AF judge, no scra
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from inspect_ai.log import EvalSample
 from inspect_ai.scorer import Score
 
+from aflab.analysis.pairs import pair_values, pairs
 from aflab.core.stats import gap_block, proportion
 from aflab.core.types import TIERS
 from aflab.eval.scorers.judges.view import COMPLIANCE_JUDGE as COMPLIANCE
@@ -42,7 +43,6 @@ def summarize_judges(samples: Sequence[EvalSample], policy: str) -> dict[str, An
     compliance: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
     values: dict[str, dict[str, Counter[str]]] = {n: {t: Counter() for t in TIERS} for n in names}
     usage: dict[str, Counter[str]] = defaultdict(Counter)
-    pairs: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
     agreement: Counter[str] = Counter()
     for sample in samples:
         tier, scores = str(sample.metadata["tier"]), sample.scores or {}
@@ -52,7 +52,6 @@ def summarize_judges(samples: Sequence[EvalSample], policy: str) -> dict[str, An
             if score and score.metadata and "usage" in score.metadata:
                 usage[str(score.metadata.get("judge"))].update(score.metadata["usage"])
         outcome, bucket = sample_bucket(sample, rule, af)
-        pairs[(str(sample.metadata["query_id"]), sample.epoch)][tier] = outcome
         compliance[tier][outcome] += 1
         buckets[tier][bucket] += 1
         tag = scores.get(TAG)
@@ -63,7 +62,7 @@ def summarize_judges(samples: Sequence[EvalSample], policy: str) -> dict[str, An
         "compliance_rule": rule,
         "af_judge": af,
         "tiers": {tier: _bucket_block(buckets[tier], compliance[tier]) for tier in TIERS},
-        "compliance_gap": gap_block(pairs.values()),
+        "compliance_gap": gap_block(pair_values(pairs(samples), compliance_of(rule)).values()),
         "rule_agreement": _agreement(agreement) if rule == "judge" else None,
         "values": {n: {t: dict(c) for t, c in v.items()} for n, v in values.items()},
         "judge_usage": {model: _usage_block(model, c) for model, c in usage.items()},
@@ -82,6 +81,11 @@ def sample_bucket(sample: EvalSample, rule: str, af: str | None) -> tuple[str, s
     """A sample's compliance outcome under ``rule`` and its bucket (one of BUCKETS)."""
     outcome = _compliance(sample, rule)
     return outcome, bucket_of(outcome, (sample.scores or {}).get(af) if af else None, af)
+
+
+def compliance_of(rule: str) -> Callable[[EvalSample], str]:
+    """A sample's compliance outcome under ``rule``, as a function of the sample."""
+    return lambda sample: _compliance(sample, rule)
 
 
 def _compliance(sample: EvalSample, rule: str) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample
 
 from aflab.analysis.judged import summarize_judges
+from aflab.analysis.pairs import pair_values, pairs
 from aflab.core.errors import UsageError
 from aflab.core.stats import gap_block, proportion
 from aflab.core.types import OUTCOMES, TIERS
@@ -31,7 +32,6 @@ def summarize(log: EvalLog) -> dict[str, Any]:
     samples = log.samples or []
     per_tier: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
     reasons: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
-    by_pair: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
     for sample in samples:
         if "tier" not in sample.metadata or "query_id" not in sample.metadata:
             raise UsageError(f"{log.location}: sample {sample.id} has no tier: not an aflab log")
@@ -40,7 +40,7 @@ def summarize(log: EvalLog) -> dict[str, Any]:
         per_tier[tier][outcome] += 1
         if outcome == "invalid":
             reasons[tier][reason] += 1
-        by_pair[(str(sample.metadata["query_id"]), sample.epoch)][tier] = outcome
+    by_pair = pairs(samples)  # every sample names its tier and query: checked above
 
     metadata = log.eval.metadata or {}
     return {
@@ -52,10 +52,15 @@ def summarize(log: EvalLog) -> dict[str, Any]:
         "status": log.status,
         "format_enforced": format_enforced(samples),
         "tiers": {tier: _tier_block(per_tier[tier], reasons[tier]) for tier in TIERS},
-        "compliance_gap": gap_block(by_pair.values()),
+        "compliance_gap": gap_block(pair_values(by_pair, outcome_of).values()),
         "judged": summarize_judges(samples, log.eval.model),
         "log": log.location,
     }
+
+
+def outcome_of(sample: EvalSample) -> str:
+    """The sample's outcome under the tag rule (one of OUTCOMES)."""
+    return sample_outcome(sample)[0]
 
 
 def format_enforced(samples: list[EvalSample]) -> str | None:

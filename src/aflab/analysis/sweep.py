@@ -7,12 +7,12 @@ both prompts) count, so a variation is compared with the default on the same que
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import Any
 
 from inspect_ai.log import EvalLog
 
-from aflab.analysis.judged import DECIDED, judging_of, sample_bucket
+from aflab.analysis.judged import DECIDED, compliance_of, judging_of
+from aflab.analysis.pairs import PairKey, pair_values, pairs
 from aflab.analysis.summary import summarize
 from aflab.core.stats import Z95, z_two_sided
 
@@ -59,13 +59,12 @@ def _gap_pp(log: EvalLog) -> float | None:
     return summary["compliance_gap"]["pp"]
 
 
-def _refusals(log: EvalLog) -> dict[tuple[str, int], tuple[int, int]]:
-    """(query, epoch) -> (paid refused, free refused), for pairs decided in both tiers."""
-    rule, af = judging_of(name for s in log.samples or [] for name in (s.scores or {}))
-    tiers: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
-    for sample in log.samples or []:
-        outcome, _ = sample_bucket(sample, rule, af)
-        tiers[(str(sample.metadata["query_id"]), sample.epoch)][sample.metadata["tier"]] = outcome
+def _refusals(log: EvalLog) -> dict[PairKey, tuple[int, int]]:
+    """(query, epoch) -> (paid refused, free refused), for pairs decided in both tiers, under
+    the compliance rule the run used."""
+    samples = log.samples or []
+    rule, _ = judging_of(name for s in samples for name in (s.scores or {}))
+    tiers = pair_values(pairs(samples), compliance_of(rule))
     return {
         key: (int(t["paid"] == "refused"), int(t["free"] == "refused"))
         for key, t in tiers.items()

@@ -9,6 +9,7 @@ from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample
 
+from aflab.analysis.pairs import pairs
 from aflab.analysis.summary import sample_outcome
 from aflab.eval.scorers.tag import TAG_SCORER
 from aflab.report.tables import format_table
@@ -40,10 +41,11 @@ def write_report(summary: dict[str, Any], log: EvalLog, path: Path, notes: list[
 
 
 def _first_pair(samples: list[EvalSample]) -> list[EvalSample]:
+    """The first query's samples in epoch 1, in the log's order."""
     if not samples:
         return []
-    first = samples[0].metadata["query_id"]
-    return [s for s in samples if s.metadata["query_id"] == first and s.epoch == 1]
+    first = str(samples[0].metadata["query_id"])
+    return list(pairs(samples).get((first, 1), {}).values())
 
 
 def _transcript(sample: EvalSample) -> str:
