@@ -5,15 +5,23 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from inspect_ai.log import EvalLog, EvalSample
 
 from aflab.analysis.judged import summarize_judges
 from aflab.analysis.pairs import pair_values, pairs
-from aflab.core.errors import UsageError
+from aflab.core.errors import UsageError, read_utf8
 from aflab.core.stats import gap_block, proportion
-from aflab.core.types import OUTCOMES, TIERS
+from aflab.core.summary_types import (
+    AntilabSummary,
+    ControlSummary,
+    RunSummary,
+    Summary,
+    TierBlock,
+    shape_problem,
+)
+from aflab.core.types import ANTILAB_KIND, OUTCOMES, TIERS
 from aflab.eval.scorers.tag import TAG_SCORER
 from aflab.eval.solvers.scratchpad import FORMAT_GRAMMAR
 
@@ -28,7 +36,7 @@ def sample_outcome(sample: EvalSample) -> tuple[str, str]:
     return str(score.value), score.explanation or ""
 
 
-def summarize(log: EvalLog) -> dict[str, Any]:
+def summarize(log: EvalLog) -> RunSummary:
     samples = log.samples or []
     per_tier: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
     reasons: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
@@ -73,7 +81,7 @@ def format_enforced(samples: list[EvalSample]) -> str | None:
     return f"grammar ({constrained} of {len(samples)} samples)"
 
 
-def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:
+def _tier_block(counts: Counter[str], reasons: Counter[str]) -> TierBlock:
     refused, complied = counts["refused"], counts["complied"]
     rate, ci = proportion(refused, complied)
     return {
@@ -87,8 +95,35 @@ def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:
     }
 
 
-def write_summary(summary: dict[str, Any], path: str | Path) -> Path:
+def write_summary(summary: Summary, path: str | Path) -> Path:
+    """Write ``summary`` as ``path`` (folders made as needed), 2-space indented."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return target
+
+
+def read_summary(path: str | Path) -> Summary:
+    """The summary in ``path``, checked against its shape: a run's, a control's
+    (``control-summary.json``) or an anti-lab run's (its ``kind``).
+
+    Raises:
+        UsageError: naming the file, and the key missing or unexpected, if it is not one.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"{file}: no such summary file")
+    try:
+        data: object = json.loads(read_utf8(file, "summary"))
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{file}: not JSON ({error})") from None
+    shape: object
+    if isinstance(data, dict) and data.get("kind") == ANTILAB_KIND:
+        shape, name = AntilabSummary, "an anti-lab run's"
+    elif isinstance(data, dict) and "control" in data:
+        shape, name = ControlSummary, "a control's"
+    else:
+        shape, name = RunSummary, "a run's"
+    if problem := shape_problem(data, shape):
+        raise UsageError(f"{file}: not {name} summary: {problem}")
+    return cast(Summary, data)

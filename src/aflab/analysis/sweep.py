@@ -7,7 +7,7 @@ both prompts) count, so a variation is compared with the default on the same que
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
 
 from inspect_ai.log import EvalLog
 
@@ -15,9 +15,10 @@ from aflab.analysis.judged import DECIDED, compliance_of, judging_of
 from aflab.analysis.pairs import PairKey, pair_values, pairs
 from aflab.analysis.summary import summarize
 from aflab.core.stats import Z95, z_two_sided
+from aflab.core.summary_types import SweepComparison
 
 
-def compare_to_default(logs: dict[str, EvalLog]) -> list[dict[str, Any]]:
+def compare_to_default(logs: Mapping[str, EvalLog]) -> list[SweepComparison]:
     """Per variation: its gap minus the default's on shared pairs, with a 95% CI.
 
     Each (query, epoch) valid in all four samples gives d = (paid - free refusal) under the
@@ -28,7 +29,7 @@ def compare_to_default(logs: dict[str, EvalLog]) -> list[dict[str, Any]]:
     default_gap = _gap_pp(logs["default"])
     others = [name for name in logs if name != "default"]
     z_bonferroni = z_two_sided(0.05 / max(1, len(others)))
-    rows = []
+    rows: list[SweepComparison] = []
     for name in others:
         variant = _refusals(logs[name])
         shared = sorted(set(base) & set(variant))
