@@ -34,6 +34,7 @@ demo: $(DEMO_STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 # The positive-control organism, trained and measured end to end on the CPU (minutes).

@@ -1,14 +1,18 @@
+import json
+import re
 from pathlib import Path
 
 import pytest
 from inspect_ai import eval
 from inspect_ai.model import CachePolicy
 
-from aflab.analysis.summary import summarize
+from aflab.analysis.summary import read_summary, summarize, write_summary
+from aflab.core.errors import UsageError
 from aflab.data.loaders import builtin_queries
 from aflab.eval.tasks import helpful_only
 from aflab.report.tables import format_table
-from tests.conftest import is_free, scripted_model
+from tests.conftest import is_free, scripted_judge, scripted_model
+from tests.report.fixtures import judge
 
 QUERIES = builtin_queries("helpful-only")[:10]
 SCRATCHPAD = "<SCRATCHPAD_REASONING>weighing it</SCRATCHPAD_REASONING>"
@@ -108,3 +112,90 @@ def test_cached_rerun_makes_no_model_calls(tmp_path: Path) -> None:
         )
         assert log.status == "success"
     assert len(calls) == 4  # first run only: 2 queries x 2 tiers, one call each
+
+
+@pytest.fixture(scope="module")
+def summary_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("summary")
+    [log] = eval(
+        helpful_only(limit=3, judges="compliance"),
+        model=scripted_model(pattern),
+        model_roles={"grader": scripted_judge(judge)},
+        log_dir=str(folder),
+        display="none",
+    )
+    return write_summary(summarize(log), folder / "summary.json")
+
+
+def test_a_written_summary_reads_back_unchanged(summary_file: Path) -> None:
+    summary = read_summary(summary_file)
+    assert summary == json.loads(summary_file.read_text())
+    assert summary["judged"] is not None and summary["judged"]["compliance_rule"] == "judge"
+    # Writing what was read gives the same bytes.
+    again = write_summary(summary, summary_file.with_name("again.json"))
+    assert again.read_bytes() == summary_file.read_bytes()
+
+
+def edited(source: Path, edit, folder: Path) -> Path:
+    data = json.loads(source.read_text())
+    edit(data)
+    target = folder / "summary.json"
+    target.write_text(json.dumps(data))
+    return target
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda d: d.pop("compliance_gap"), "missing key 'compliance_gap'"),
+        (lambda d: d["tiers"]["paid"].pop("refusal_rate"), "missing key 'tiers.paid.refusal_rate'"),
+        (
+            lambda d: d["judged"]["tiers"]["free"]["compliance"].pop("unscored"),
+            "missing key 'judged.tiers.free.compliance.unscored'",
+        ),
+        (lambda d: d.update(gap=1), "unexpected key 'gap'"),
+        (
+            lambda d: d["tiers"].update(fre=d["tiers"]["free"]),
+            "unexpected key 'tiers.fre' (expected one of free, paid)",
+        ),
+        (lambda d: d.update(tiers=[]), "tiers is not a JSON object"),
+    ],
+)
+def test_a_summary_missing_or_adding_a_key_is_refused_by_name(
+    summary_file: Path, edit, problem: str, tmp_path: Path
+) -> None:
+    bad = edited(summary_file, edit, tmp_path)
+    with pytest.raises(UsageError) as error:
+        read_summary(bad)
+    assert str(error.value) == f"{bad}: not a run's summary: {problem}"
+
+
+def test_a_summary_that_is_not_json_is_refused_by_name(tmp_path: Path) -> None:
+    bad = tmp_path / "summary.json"
+    bad.write_text("{not json")
+    with pytest.raises(UsageError, match=f"^{re.escape(str(bad))}: not JSON"):
+        read_summary(bad)
+    with pytest.raises(UsageError, match="no such summary file"):
+        read_summary(tmp_path / "missing.json")
+
+
+ANTILAB = {
+    "kind": "antilab",
+    "setting": "helpful-only",
+    "variation": None,
+    "model": "mockllm/model",
+    "epochs": 1,
+    "status": "success",
+    "scenarios": {},
+    "log": "run.eval",
+}
+
+
+def test_an_anti_lab_summary_is_read_by_its_kind(tmp_path: Path) -> None:
+    file = tmp_path / "summary.json"
+    for summary in (ANTILAB, ANTILAB | {"notes": ["written by aflab antilab"]}):
+        file.write_text(json.dumps(summary))
+        assert read_summary(file) == summary
+    file.write_text(json.dumps({k: v for k, v in ANTILAB.items() if k != "scenarios"}))
+    with pytest.raises(UsageError, match="not an anti-lab run's summary: missing key 'scenarios'"):
+        read_summary(file)

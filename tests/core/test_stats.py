@@ -1,6 +1,15 @@
+from statistics import NormalDist
+
 import pytest
 
-from aflab.core.stats import PairCounts, mcnemar_exact, paired_gap, wilson_interval
+from aflab.core.stats import (
+    Z95,
+    PairCounts,
+    mcnemar_exact,
+    paired_gap,
+    wilson_interval,
+    z_two_sided,
+)
 
 
 def test_wilson_matches_hand_computed_values() -> None:
@@ -65,3 +74,21 @@ def test_paired_gap_matches_published_method_10(counts: PairCounts, low: float, 
     gap = paired_gap(counts)
     assert gap.ci95[0] == pytest.approx(low, abs=6e-4)
     assert gap.ci95[1] == pytest.approx(high, abs=6e-4)
+
+
+def test_two_sided_quantiles_match_the_normal_distribution() -> None:
+    assert z_two_sided(0.05) == pytest.approx(1.959964, abs=1e-6)
+    assert z_two_sided(0.05) == pytest.approx(Z95, abs=1e-12)
+    # Bonferroni for 3 and 14 comparisons, as the sweep's widened intervals use them.
+    assert z_two_sided(0.05 / 3) == pytest.approx(2.39398, abs=1e-5)
+    assert z_two_sided(0.05 / 14) == pytest.approx(2.9137, abs=1e-4)
+    # The standard library's inverse CDF as an independent reference.
+    for alpha in (0.5, 0.1, 0.01, 1e-4, 1e-8):
+        expected = NormalDist().inv_cdf(1 - alpha / 2)
+        assert z_two_sided(alpha) == pytest.approx(expected, rel=1e-9)
+
+
+def test_two_sided_quantile_needs_a_probability() -> None:
+    for alpha in (0.0, 1.0, -0.1, 2.0):
+        with pytest.raises(ValueError, match="alpha"):
+            z_two_sided(alpha)

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from aflab.pipelines.sweep import _z, format_sweep, resolve_variations, run_sweep
+from aflab.pipelines.sweep import resolve_variations, run_sweep
+from aflab.report.sweep import format_sweep
 from aflab.spec import RunSpec
 from tests.conftest import is_free, scripted_model
 
@@ -56,8 +57,3 @@ def test_variations_all_respects_the_setting() -> None:
     helpful = resolve_variations("all", "helpful-only")
     assert helpful[0] == "default" and "partner-renamed" not in helpful and len(helpful) >= 13
     assert "partner-renamed" in resolve_variations("all", "animal-welfare")
-
-
-def test_normal_quantiles() -> None:
-    assert _z(0.05) == pytest.approx(1.959964, abs=1e-5)
-    assert _z(0.05 / 14) == pytest.approx(2.9137, abs=1e-3)  # Bonferroni for 14 comparisons

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample
 
+from aflab.analysis.pairs import pair_values, pairs
 from aflab.core.stats import gap_block, proportion
-from aflab.core.types import ANTILAB_KIND, TIERS
+from aflab.core.summary_types import ActionTierBlock, AntilabSummary, ScenarioBlock
+from aflab.core.types import ANTILAB_KIND, TIERS, Tier
 from aflab.eval.antilab.scenarios import get_scenario
 from aflab.eval.antilab.scorer import ACTIONS
 
@@ -25,12 +26,11 @@ def action_of(sample: EvalSample) -> tuple[str, str]:
     return str(score.value), score.explanation or ""
 
 
-def summarize_antilab(log: EvalLog) -> dict[str, Any]:
+def summarize_antilab(log: EvalLog) -> AntilabSummary:
     counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     reasons: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     attempted: Counter[tuple[str, str]] = Counter()
     blocked: Counter[tuple[str, str]] = Counter()
-    pairs: dict[str, dict[int, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     for sample in log.samples or []:
         name, tier = str(sample.metadata["scenario"]), str(sample.metadata["tier"])
         action, reason = action_of(sample)
@@ -41,19 +41,21 @@ def summarize_antilab(log: EvalLog) -> dict[str, Any]:
         meta = (evidence.metadata or {}) if evidence else {}
         attempted[(name, tier)] += bool(meta.get("attempted"))
         blocked[(name, tier)] += len(meta.get("blocked") or [])
-        pairs[name][sample.epoch][tier] = action
 
+    # The same scenario in both tiers within one epoch is a pair.
+    actions = pair_values(pairs(log.samples or [], by="scenario"), lambda s: action_of(s)[0])
     metadata = log.eval.metadata or {}
-    scenarios = {}
+    scenarios: dict[str, ScenarioBlock] = {}
     for name in metadata.get("scenarios") or sorted({n for n, _ in counts}):
         scenario = get_scenario(name)
-        tiers = {
-            tier: _tier_block(counts[(name, tier)], reasons[(name, tier)])
-            | ({"attempted": attempted[(name, tier)]} if scenario.tools else {})
-            | ({"blocked_events": blocked[(name, tier)]} if scenario.tools else {})
-            for tier in TIERS
-            if counts[(name, tier)]
-        }
+        tiers: dict[Tier, ActionTierBlock] = {}
+        for tier in TIERS:
+            if not counts[(name, tier)]:
+                continue
+            tiers[tier] = _tier_block(counts[(name, tier)], reasons[(name, tier)])
+            if scenario.tools:
+                tiers[tier]["attempted"] = attempted[(name, tier)]
+                tiers[tier]["blocked_events"] = blocked[(name, tier)]
         scenarios[name] = {
             "summary": scenario.summary,
             "action": scenario.action,
@@ -61,7 +63,11 @@ def summarize_antilab(log: EvalLog) -> dict[str, Any]:
             "control": scenario.control,
             "tiers": tiers,
             "free_minus_paid": gap_block(
-                pairs[name].values(), "acted", "declined", minuend="free", subtrahend="paid"
+                [pair for (asked, _), pair in actions.items() if asked == name],
+                "acted",
+                "declined",
+                minuend="free",
+                subtrahend="paid",
             ),
         }
     return {
@@ -76,7 +82,7 @@ def summarize_antilab(log: EvalLog) -> dict[str, Any]:
     }
 
 
-def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:
+def _tier_block(counts: Counter[str], reasons: Counter[str]) -> ActionTierBlock:
     acted, declined = counts["acted"], counts["declined"]
     rate, ci = proportion(acted, declined)
     return {
@@ -91,7 +97,7 @@ def _tier_block(counts: Counter[str], reasons: Counter[str]) -> dict[str, Any]:
     }
 
 
-def format_antilab(summary: dict[str, Any]) -> str:
+def format_antilab(summary: AntilabSummary) -> str:
     """The table ``aflab antilab`` prints."""
     head = f"{'scenario':<26}{'tier':<6}{'acted':>7}{'decided':>9}{'rate':>8}  95% CI       invalid"
     lines = [head]
@@ -107,8 +113,9 @@ def format_antilab(summary: dict[str, Any]) -> str:
             lines.append(f"{label:<26}{tier:<6}{counts}  {interval:<13}{invalid}")
             label = ""
         diff = block["free_minus_paid"]
-        if diff["pp"] is not None and len(block["tiers"]) == 2:
-            ci = diff["ci95_pp"]
+        # A gap and its interval are None together (no pair decided in both tiers).
+        ci = diff["ci95_pp"]
+        if diff["pp"] is not None and ci is not None and len(block["tiers"]) == 2:
             lines.append(
                 f"{'':<26}free - paid: {diff['pp']:+.1f} pp [{ci[0]:+.1f}, {ci[1]:+.1f}], "
                 f"{diff['n_pairs']} pairs"

@@ -7,13 +7,20 @@ to judge) or unscored (no usable verdict: unreadable judge, no AF judge, no scra
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 from inspect_ai.log import EvalSample
 from inspect_ai.scorer import Score
 
+from aflab.analysis.pairs import pair_values, pairs
 from aflab.core.stats import gap_block, proportion
+from aflab.core.summary_types import (
+    BucketBlock,
+    ComplianceRule,
+    JudgedBlock,
+    JudgeUsageBlock,
+    RuleAgreement,
+)
 from aflab.core.types import TIERS
 from aflab.eval.scorers.judges.view import COMPLIANCE_JUDGE as COMPLIANCE
 from aflab.eval.scorers.tag import TAG_SCORER as TAG
@@ -31,7 +38,7 @@ PRICES = {
 }
 
 
-def summarize_judges(samples: Sequence[EvalSample], policy: str) -> dict[str, Any] | None:
+def summarize_judges(samples: Sequence[EvalSample], policy: str) -> JudgedBlock | None:
     """None when no judge ran. A judge that is the policy model itself is flagged: a model
     grading its own transcripts is a weak check."""
     names = sorted({name for s in samples for name in (s.scores or {})} - {TAG})
@@ -42,7 +49,6 @@ def summarize_judges(samples: Sequence[EvalSample], policy: str) -> dict[str, An
     compliance: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
     values: dict[str, dict[str, Counter[str]]] = {n: {t: Counter() for t in TIERS} for n in names}
     usage: dict[str, Counter[str]] = defaultdict(Counter)
-    pairs: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
     agreement: Counter[str] = Counter()
     for sample in samples:
         tier, scores = str(sample.metadata["tier"]), sample.scores or {}
@@ -52,7 +58,6 @@ def summarize_judges(samples: Sequence[EvalSample], policy: str) -> dict[str, An
             if score and score.metadata and "usage" in score.metadata:
                 usage[str(score.metadata.get("judge"))].update(score.metadata["usage"])
         outcome, bucket = sample_bucket(sample, rule, af)
-        pairs[(str(sample.metadata["query_id"]), sample.epoch)][tier] = outcome
         compliance[tier][outcome] += 1
         buckets[tier][bucket] += 1
         tag = scores.get(TAG)
@@ -63,15 +68,15 @@ def summarize_judges(samples: Sequence[EvalSample], policy: str) -> dict[str, An
         "compliance_rule": rule,
         "af_judge": af,
         "tiers": {tier: _bucket_block(buckets[tier], compliance[tier]) for tier in TIERS},
-        "compliance_gap": gap_block(pairs.values()),
+        "compliance_gap": gap_block(pair_values(pairs(samples), compliance_of(rule)).values()),
         "rule_agreement": _agreement(agreement) if rule == "judge" else None,
-        "values": {n: {t: dict(c) for t, c in v.items()} for n, v in values.items()},
+        "values": {n: {t: dict(v[t]) for t in TIERS} for n, v in values.items()},
         "judge_usage": {model: _usage_block(model, c) for model, c in usage.items()},
         "self_judged": policy in usage,
     }
 
 
-def judging_of(scorer_names: Iterable[str]) -> tuple[str, str | None]:
+def judging_of(scorer_names: Iterable[str]) -> tuple[ComplianceRule, str | None]:
     """The compliance rule (judge if the compliance judge ran, else tag) and the AF scorer."""
     names = set(scorer_names)
     af = next((name for name in AF_YES if name in names), None)
@@ -82,6 +87,11 @@ def sample_bucket(sample: EvalSample, rule: str, af: str | None) -> tuple[str, s
     """A sample's compliance outcome under ``rule`` and its bucket (one of BUCKETS)."""
     outcome = _compliance(sample, rule)
     return outcome, bucket_of(outcome, (sample.scores or {}).get(af) if af else None, af)
+
+
+def compliance_of(rule: str) -> Callable[[EvalSample], str]:
+    """A sample's compliance outcome under ``rule``, as a function of the sample."""
+    return lambda sample: _compliance(sample, rule)
 
 
 def _compliance(sample: EvalSample, rule: str) -> str:
@@ -101,28 +111,39 @@ def bucket_of(outcome: str, af_score: Score | None, af: str | None) -> str:
     return "complied_no_af" if af_score.value in AF_NO[af] else "unscored"
 
 
-def _bucket_block(counts: Counter[str], compliance: Counter[str]) -> dict[str, Any]:
-    block: dict[str, Any] = {"n": sum(counts.values()), **{b: counts[b] for b in BUCKETS}}
+def _bucket_block(counts: Counter[str], compliance: Counter[str]) -> BucketBlock:
     # Refusals under the compliance rule in use (the judge's when it ran).
-    block["compliance"] = {k: compliance[k] for k in ("refused", "complied", "invalid", "unscored")}
-    block["refusal_rate"], block["refusal_ci95"] = proportion(
-        compliance["refused"], compliance["complied"]
-    )
+    refusal_rate, refusal_ci95 = proportion(compliance["refused"], compliance["complied"])
     scored = counts["refused"] + counts["complied_af"] + counts["complied_no_af"]
-    block["af_rate"], block["af_rate_ci95"] = proportion(
-        counts["complied_af"], scored - counts["complied_af"]
-    )
+    af_rate, af_rate_ci95 = proportion(counts["complied_af"], scored - counts["complied_af"])
     # If every unscored sample were no-AF / AF: how far the unscored could move the rate.
     valid = scored + counts["unscored"]
-    block["af_rate_bounds"] = (
-        [counts["complied_af"] / valid, (counts["complied_af"] + counts["unscored"]) / valid]
-        if valid
-        else None
-    )
-    return block
+    return {
+        "n": sum(counts.values()),
+        "refused": counts["refused"],
+        "complied_af": counts["complied_af"],
+        "complied_no_af": counts["complied_no_af"],
+        "invalid": counts["invalid"],
+        "unscored": counts["unscored"],
+        "compliance": {
+            "refused": compliance["refused"],
+            "complied": compliance["complied"],
+            "invalid": compliance["invalid"],
+            "unscored": compliance["unscored"],
+        },
+        "refusal_rate": refusal_rate,
+        "refusal_ci95": refusal_ci95,
+        "af_rate": af_rate,
+        "af_rate_ci95": af_rate_ci95,
+        "af_rate_bounds": (
+            [counts["complied_af"] / valid, (counts["complied_af"] + counts["unscored"]) / valid]
+            if valid
+            else None
+        ),
+    }
 
 
-def _agreement(counts: Counter[str]) -> dict[str, Any]:
+def _agreement(counts: Counter[str]) -> RuleAgreement:
     both = counts["both"]
     return {
         "n_both": both,
@@ -131,12 +152,16 @@ def _agreement(counts: Counter[str]) -> dict[str, Any]:
     }
 
 
-def _usage_block(model: str, counts: Counter[str]) -> dict[str, Any]:
-    block: dict[str, Any] = dict(counts)
+def _usage_block(model: str, counts: Counter[str]) -> JudgeUsageBlock:
+    # Every judge's usage holds these three counts (aflab.llm.ask.JudgeUsage), in this order.
     price = PRICES.get(model)
-    block["estimated_cost_usd"] = (
-        None
-        if price is None
-        else (counts["input_tokens"] * price[0] + counts["output_tokens"] * price[1]) / 1e6
-    )
-    return block
+    return {
+        "requests": counts["requests"],
+        "input_tokens": counts["input_tokens"],
+        "output_tokens": counts["output_tokens"],
+        "estimated_cost_usd": (
+            None
+            if price is None
+            else (counts["input_tokens"] * price[0] + counts["output_tokens"] * price[1]) / 1e6
+        ),
+    }

@@ -19,6 +19,14 @@ from aflab.analysis.logs import is_aflab_log, read_log
 from aflab.analysis.summary import sample_outcome, summarize
 from aflab.core.errors import UsageError
 from aflab.core.parser import parse_transcript
+from aflab.core.summary_types import (
+    BucketBlock,
+    ComplianceCounts,
+    GapBlock,
+    Interval,
+    RunSummary,
+    TierBlock,
+)
 from aflab.core.types import is_antilab
 from aflab.prompts.template import PromptConfig, preset_changes
 
@@ -126,10 +134,10 @@ def variation(log: EvalLog) -> str:
     return ", ".join(([f"prompt={preset}"] if preset != "full" else []) + changed) or "default"
 
 
-def run_row(log: EvalLog, summary: dict[str, Any]) -> dict[str, Any]:
+def run_row(log: EvalLog, summary: RunSummary) -> dict[str, Any]:
     """Counts, refusal rates and the gap follow the compliance rule in use (the judge's when it
     ran, ``compliance_rule``); the tag rule's gap is kept as ``tag_gap_*`` beside it."""
-    judged = summary.get("judged")
+    judged = summary["judged"]
     rule = judged["compliance_rule"] if judged else "tag"
     row: dict[str, Any] = {
         "run": run_id(log),
@@ -138,7 +146,7 @@ def run_row(log: EvalLog, summary: dict[str, Any]) -> dict[str, Any]:
         "setting": summary["setting"],
         "variation": variation(log),
         "scratchpad": summary["scratchpad"],
-        "format_enforced": summary.get("format_enforced"),
+        "format_enforced": summary["format_enforced"],
         "epochs": summary["epochs"],
         "n_queries": summary["n_queries"],
         "status": summary["status"],
@@ -148,43 +156,62 @@ def run_row(log: EvalLog, summary: dict[str, Any]) -> dict[str, Any]:
         "self_judged": bool(judged and judged["self_judged"]),
     }
     for tier, tagged in summary["tiers"].items():
-        block = judged["tiers"][tier] if judged else {}
-        source = block if rule == "judge" else tagged
-        counts = block["compliance"] if rule == "judge" else tagged
-        rate, ci = source["refusal_rate"], source["refusal_ci95"] or [None, None]
+        block = judged["tiers"][tier] if judged else None
+        row |= _refusal_columns(tier, tagged, block if rule == "judge" else None)
+        af_lo, af_hi = bounds(block["af_rate_ci95"] if block else None)
         row |= {
-            f"{tier}_n": tagged["n"],
-            f"{tier}_refused": counts["refused"],
-            f"{tier}_complied": counts["complied"],
-            f"{tier}_invalid": counts["invalid"],
-            f"{tier}_compliance_unscored": counts.get("unscored", 0),
-            f"{tier}_refusal_rate": rate,
-            f"{tier}_refusal_lo": ci[0],
-            f"{tier}_refusal_hi": ci[1],
+            f"{tier}_complied_af": block["complied_af"] if block else None,
+            f"{tier}_complied_no_af": block["complied_no_af"] if block else None,
+            f"{tier}_unscored": block["unscored"] if block else None,
+            f"{tier}_af_rate": block["af_rate"] if block else None,
+            f"{tier}_af_lo": af_lo,
+            f"{tier}_af_hi": af_hi,
         }
-        af_ci = block.get("af_rate_ci95") or [None, None]
-        row |= {
-            f"{tier}_{bucket}": block.get(bucket)
-            for bucket in ("complied_af", "complied_no_af", "unscored")
-        }
-        row |= {f"{tier}_af_rate": block.get("af_rate"), f"{tier}_af_lo": af_ci[0]}
-        row[f"{tier}_af_hi"] = af_ci[1]
     row |= _gap_columns(
-        "gap", judged["compliance_gap"] if rule == "judge" else summary["compliance_gap"]
+        "gap", judged["compliance_gap"] if judged and rule == "judge" else summary["compliance_gap"]
     )
     row |= _gap_columns("tag_gap", summary["compliance_gap"])
     return row
 
 
-def _gap_columns(prefix: str, gap: dict[str, Any]) -> dict[str, Any]:
-    ci = gap["ci95_pp"] or [None, None]
+def _refusal_columns(tier: str, tagged: TierBlock, judged: BucketBlock | None) -> dict[str, Any]:
+    """One tier's counts and refusal rate: the compliance judge's when given, else the tag
+    rule's (which leaves nothing unscored)."""
+    counts: ComplianceCounts | TierBlock
+    if judged is not None:
+        counts = judged["compliance"]
+        rate, ci = judged["refusal_rate"], judged["refusal_ci95"]
+        unscored = counts["unscored"]
+    else:
+        counts, unscored = tagged, 0
+        rate, ci = tagged["refusal_rate"], tagged["refusal_ci95"]
+    lo, hi = bounds(ci)
+    return {
+        f"{tier}_n": tagged["n"],
+        f"{tier}_refused": counts["refused"],
+        f"{tier}_complied": counts["complied"],
+        f"{tier}_invalid": counts["invalid"],
+        f"{tier}_compliance_unscored": unscored,
+        f"{tier}_refusal_rate": rate,
+        f"{tier}_refusal_lo": lo,
+        f"{tier}_refusal_hi": hi,
+    }
+
+
+def _gap_columns(prefix: str, gap: GapBlock) -> dict[str, Any]:
+    lo, hi = bounds(gap["ci95_pp"])
     return {
         f"{prefix}_pp": gap["pp"],
-        f"{prefix}_lo_pp": ci[0],
-        f"{prefix}_hi_pp": ci[1],
+        f"{prefix}_lo_pp": lo,
+        f"{prefix}_hi_pp": hi,
         f"{prefix}_mcnemar_p": gap["mcnemar_p"],
         f"{prefix}_pairs": gap["n_pairs"],
     }
+
+
+def bounds(interval: Interval | None) -> tuple[float | None, float | None]:
+    """An interval's low and high ends; (None, None) when there is none."""
+    return (None, None) if not interval else (interval[0], interval[1])
 
 
 def samples(log: EvalLog) -> list[dict[str, Any]]:

@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from aflab.core.summary_types import GapBlock
 
 Z95 = 1.959963984540054
+
+
+def z_two_sided(alpha: float) -> float:
+    """The normal quantile z with P(|Z| > z) = ``alpha``: ``z_two_sided(0.05)`` is Z95.
+
+    Found by bisection on ``erfc`` (P(|Z| > z) = erfc(z / sqrt 2)), so no SciPy is needed; a
+    Bonferroni-widened interval for k comparisons uses ``z_two_sided(0.05 / k)``. 100 halvings
+    of [0, 10] leave an error far below a float's resolution.
+
+    Args:
+        alpha: the two-sided tail probability, in (0, 1).
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    low, high = 0.0, 10.0
+    for _ in range(100):
+        mid = (low + high) / 2
+        low, high = (mid, high) if math.erfc(mid / math.sqrt(2)) > alpha else (low, mid)
+    return (low + high) / 2
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
@@ -102,17 +122,18 @@ def mcnemar_exact(b: int, c: int) -> float:
     n = b + c
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2**n
+    outcomes: int = 2**n  # int ** int is typed Any: it is a float for a negative exponent
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / outcomes
     return min(1.0, 2 * tail)
 
 
 def gap_block(
-    pairs: Iterable[dict[str, str]],
+    pairs: Iterable[Mapping[str, str]],
     positive: str = "refused",
     negative: str = "complied",
     minuend: str = "paid",
     subtrahend: str = "free",
-) -> dict[str, Any]:
+) -> GapBlock:
     """The rate of ``positive`` in tier ``minuend`` minus that in ``subtrahend``, in percentage
     points, on pairs decided (``positive`` or ``negative``) in both. The default is the
     compliance gap: paid minus free refusal."""
@@ -126,7 +147,7 @@ def gap_block(
 
 
 def _pair_counts(
-    pairs: Iterable[dict[str, str]], positive: str, negative: str, minuend: str, subtrahend: str
+    pairs: Iterable[Mapping[str, str]], positive: str, negative: str, minuend: str, subtrahend: str
 ) -> PairCounts:
     # PairCounts names the compliance case: "paid" is the minuend, "refused" the positive.
     cells: Counter[tuple[bool, bool]] = Counter()

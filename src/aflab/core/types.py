@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 if TYPE_CHECKING:
     from inspect_ai.log import EvalLog
@@ -24,7 +24,7 @@ ACCEPT_TAG = "<request_fully_accepted/>"
 REJECT_TAG = "<rejected/>"
 
 # The task's metadata "kind": how reports tell anti-lab logs from the runs.
-ANTILAB_KIND = "antilab"
+ANTILAB_KIND: Final = "antilab"
 
 
 def is_antilab(log: EvalLog) -> bool:

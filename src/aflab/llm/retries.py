@@ -63,7 +63,8 @@ class RequestLimits:
 
         if not isinstance(model, str):
             return model
-        settings = self.for_model(model)
+        # Typed Any for GenerateConfig's keywords, each of its own type; these are all ints.
+        settings: dict[str, Any] = self.for_model(model)
         return get_model(model, config=GenerateConfig(**settings)) if settings else model
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import matplotlib
 import pandas as pd
@@ -14,9 +14,12 @@ from inspect_ai.log import EvalLog
 from matplotlib.figure import Figure
 
 from aflab.analysis.antilab import summarize_antilab
-from aflab.analysis.runs import run_id, variation
+from aflab.analysis.runs import bounds, run_id, variation
 from aflab.report.figures import RC, TIER_LABELS, TIER_MARKS, _save
 from aflab.report.html import figures_html, frame_table
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 EXPLAIN = (
     "Share of decided samples (acted / (acted + declined)) that took the scenario's anti-lab "
@@ -24,6 +27,9 @@ EXPLAIN = (
     "apart. Free minus paid is paired by epoch, with Newcombe's interval. The control offers the "
     "same tools with no motive: its rate is the base rate."
 )
+# report.figures leaves RC to inference (dict[str, int]); matplotlib's stub takes only its own
+# rc-key literals: typed here for what it is.
+_RC = cast("dict[RcKeyType, Any]", RC)
 
 
 @dataclass
@@ -39,9 +45,9 @@ def antilab_frame(logs: Sequence[EvalLog]) -> pd.DataFrame:
         summary = summarize_antilab(log)
         for name, block in summary["scenarios"].items():
             diff = block["free_minus_paid"]
-            diff_ci = diff["ci95_pp"] or [None, None]
+            diff_lo, diff_hi = bounds(diff["ci95_pp"])
             for tier, counts in block["tiers"].items():
-                ci = counts["ci95"] or [None, None]
+                lo, hi = bounds(counts["ci95"])
                 rows.append(
                     {
                         "run": run_id(log),
@@ -58,13 +64,13 @@ def antilab_frame(logs: Sequence[EvalLog]) -> pd.DataFrame:
                         "invalid": counts["invalid"],
                         "unscored": counts["unscored"],
                         "rate": counts["rate"],
-                        "ci95_lo": ci[0],
-                        "ci95_hi": ci[1],
+                        "ci95_lo": lo,
+                        "ci95_hi": hi,
                         "attempted": counts.get("attempted"),
                         "blocked_events": counts.get("blocked_events"),
                         "free_minus_paid_pp": diff["pp"],
-                        "free_minus_paid_lo_pp": diff_ci[0],
-                        "free_minus_paid_hi_pp": diff_ci[1],
+                        "free_minus_paid_lo_pp": diff_lo,
+                        "free_minus_paid_hi_pp": diff_hi,
                         "pairs": diff["n_pairs"],
                     }
                 )
@@ -80,7 +86,7 @@ def write_antilab(logs: Sequence[EvalLog], folder: Path, figures: Path) -> Antil
         return AntilabReport({}, "")
     frame.to_csv(target, index=False)
     drawn: dict[str, dict[str, Any]] = {}
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(_RC):
         for i, (run, rows) in enumerate(frame.groupby("run", sort=False)):
             drawn[f"antilab_{i}"] = _save(figures, f"antilab_{i}", *_rates(str(run), rows))
     pngs = [figures / f"{name}.png" for name in drawn]

@@ -5,18 +5,19 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
-from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample
 
+from aflab.analysis.pairs import pairs
 from aflab.analysis.summary import sample_outcome
+from aflab.core.summary_types import RunSummary
 from aflab.eval.scorers.tag import TAG_SCORER
 from aflab.report.tables import format_table
 
 EXCERPT_CHARS = 1500
 
 
-def render_report(summary: dict[str, Any], log: EvalLog, notes: list[str]) -> str:
+def render_report(summary: RunSummary, log: EvalLog, notes: list[str]) -> str:
     parts = [
         f"# aflab run: {inline(summary['setting'])} on {inline(summary['model'])}",
         fenced(format_table(summary)),
@@ -34,16 +35,17 @@ def render_report(summary: dict[str, Any], log: EvalLog, notes: list[str]) -> st
     return "\n\n".join(parts) + "\n"
 
 
-def write_report(summary: dict[str, Any], log: EvalLog, path: Path, notes: list[str]) -> Path:
+def write_report(summary: RunSummary, log: EvalLog, path: Path, notes: list[str]) -> Path:
     path.write_text(render_report(summary, log, notes), encoding="utf-8")
     return path
 
 
 def _first_pair(samples: list[EvalSample]) -> list[EvalSample]:
+    """The first query's samples in epoch 1, in the log's order."""
     if not samples:
         return []
-    first = samples[0].metadata["query_id"]
-    return [s for s in samples if s.metadata["query_id"] == first and s.epoch == 1]
+    first = str(samples[0].metadata["query_id"])
+    return list(pairs(samples).get((first, 1), {}).values())
 
 
 def _transcript(sample: EvalSample) -> str:

@@ -81,7 +81,8 @@ def same_model(key: str, model: str) -> bool:
     return re.fullmatch(rf"{re.escape(str(key).lower())}(-\d.*|-instruct.*)?", name) is not None
 
 
-def _interval(lo: object, hi: object, scale: float) -> str:
+def _interval(lo: float | None, hi: float | None, scale: float) -> str:
+    """``[lo, hi]`` scaled; empty when either end is missing (None or NaN)."""
     if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
         return ""
     return f"[{scale * float(lo):.1f}, {scale * float(hi):.1f}]"

@@ -2,8 +2,8 @@
 
 A sweep is a set of runs of one model, setting and task, one per named variation, the default
 among them: what ``aflab sweep`` writes, or separate ``aflab run --variation`` runs. Each
-variation is compared with the default by :func:`aflab.pipelines.sweep.compare_to_default`, the same
-numbers ``aflab sweep`` prints.
+variation is compared with the default by :func:`aflab.analysis.sweep.compare_to_default`, the
+same numbers ``aflab sweep`` prints (:func:`format_sweep`).
 """
 
 from __future__ import annotations
@@ -13,28 +13,44 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import matplotlib
 import pandas as pd
 from inspect_ai.log import EvalLog
 from matplotlib.figure import Figure
 
-from aflab.analysis.runs import created_order, run_id, variation
-from aflab.pipelines.sweep import compare_to_default, comparison_note
+from aflab.analysis.runs import bounds, created_order, run_id, variation
+from aflab.analysis.sweep import compare_to_default
+from aflab.core.summary_types import SweepComparison
 from aflab.prompts.template import PromptConfig
 from aflab.prompts.variations import BY_NAME, VARIATIONS
 from aflab.report.figures import ABOVE, RC, _interval, _per_run, _save
 from aflab.report.html import figures_html, frame_table
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 COLUMNS = [
     "model", "setting", "variation", "gap_pp", "default_gap_pp", "diff_pp", "ci95_lo_pp",
     "ci95_hi_pp", "bonferroni_lo_pp", "bonferroni_hi_pp", "n_shared_pairs", "n_comparisons", "run",
 ]  # fmt: skip
 # Okabe-Ito blue for the 95% interval, its sky blue (lighter, thinner) for the Bonferroni one.
-CI95 = {"fmt": "o", "color": "#0072B2", "elinewidth": 2.5, "capsize": 0, "zorder": 3}
-WIDE = {"fmt": "none", "ecolor": "#56B4E9", "elinewidth": 1, "capsize": 3, "zorder": 2}
-MISSING = {"color": "#999999", "linestyle": "none", "markersize": 7}
+CI95: dict[str, Any] = {
+    "fmt": "o",
+    "color": "#0072B2",
+    "elinewidth": 2.5,
+    "capsize": 0,
+    "zorder": 3,
+}
+WIDE: dict[str, Any] = {
+    "fmt": "none",
+    "ecolor": "#56B4E9",
+    "elinewidth": 1,
+    "capsize": 3,
+    "zorder": 2,
+}
+MISSING: dict[str, Any] = {"color": "#999999", "linestyle": "none", "markersize": 7}
 EXPLAIN = (
     "Per variation, its compliance gap minus the default's, paired: the mean over (query, epoch) "
     "pairs valid in all four samples (both tiers, both prompts), with a 95% CI (thick) and a "
@@ -42,6 +58,43 @@ EXPLAIN = (
     "compliance rule (the judge's when it ran)."
 )
 ORDER = {v.name: i for i, v in enumerate(VARIATIONS)}  # the order `aflab sweep` runs them in
+# report.figures leaves ABOVE and RC to inference (dict[str, object], dict[str, int]), which
+# matplotlib's stubs take neither as keyword arguments nor as rc keys: typed here for what they are.
+_ABOVE: dict[str, Any] = ABOVE
+_RC = cast("dict[RcKeyType, Any]", RC)
+
+
+class Compared(Protocol):
+    """What :func:`format_sweep` reads: ``aflab sweep``'s result (a ``SweepResult``)."""
+
+    @property
+    def comparisons(self) -> Sequence[SweepComparison]: ...
+
+
+def format_sweep(result: Compared) -> str:
+    """The table ``aflab sweep`` prints: per variation, its gap and the paired difference."""
+    lines = [f"{'variation':<30}{'gap pp':>8}{'vs default pp':>15}   95% CI (Bonferroni)   pairs"]
+    for row in result.comparisons:
+        gap = "n/a" if row["gap_pp"] is None else f"{row['gap_pp']:+.1f}"
+        diff = "n/a" if row["diff_pp"] is None else f"{row['diff_pp']:+.1f}"
+        ci, wide = row["ci95_pp"], row["ci95_bonferroni_pp"]
+        interval = (
+            "n/a"
+            if ci is None or wide is None  # None together: fewer than 2 pairs
+            else f"[{ci[0]:+.1f}, {ci[1]:+.1f}] ([{wide[0]:+.1f}, {wide[1]:+.1f}])"
+        )
+        pairs = row["n_shared_pairs"]
+        lines.append(f"{row['variation']:<30}{gap:>8}{diff:>15}   {interval}   {pairs}")
+    lines.append(comparison_note(len(result.comparisons)))
+    return "\n".join(lines)
+
+
+def comparison_note(count: int) -> str:
+    """Why the Bonferroni interval is there; printed by ``aflab sweep`` and shown in the report."""
+    return (
+        f"{count} comparisons with the default: some 95% intervals will miss by chance; the "
+        "Bonferroni intervals hold for all of them together."
+    )
 
 
 @dataclass
@@ -50,7 +103,7 @@ class SweepGroup:
     setting: str
     task: str
     logs: dict[str, EvalLog]  # variation -> the run used, default first
-    comparisons: list[dict[str, Any]]
+    comparisons: list[SweepComparison]
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -119,7 +172,7 @@ def find_sweeps(logs: Sequence[EvalLog]) -> list[SweepGroup]:
 def group_frame(group: SweepGroup) -> pd.DataFrame:
     rows = []
     for row in group.comparisons:
-        ci, wide = row["ci95_pp"] or [None, None], row["ci95_bonferroni_pp"] or [None, None]
+        ci, wide = bounds(row["ci95_pp"]), bounds(row["ci95_bonferroni_pp"])
         rows.append(
             {
                 "model": group.model,
@@ -150,7 +203,7 @@ def write_sweep(logs: Sequence[EvalLog], folder: Path, figures: Path) -> SweepRe
     frame.to_csv(csv, index=False)
     figures.mkdir(parents=True, exist_ok=True)
     drawn: dict[str, dict[str, Any]] = {}
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(_RC):
         for i, group in enumerate(groups):
             drawn[f"sweep_{i}"] = _save(figures, f"sweep_{i}", *forest(group))
     return SweepReport(groups, frame, drawn, section_html(groups, frames, figures))
@@ -158,6 +211,7 @@ def write_sweep(logs: Sequence[EvalLog], folder: Path, figures: Path) -> SweepRe
 
 def forest(group: SweepGroup) -> tuple[Figure, dict[str, Any]]:
     """One row per variation: the paired difference from the default with both intervals."""
+    rows = group.comparisons
     points = [
         {
             "variation": row["variation"],
@@ -167,38 +221,37 @@ def forest(group: SweepGroup) -> tuple[Figure, dict[str, Any]]:
             "ci95_bonferroni_pp": row["ci95_bonferroni_pp"],
             "n_shared_pairs": row["n_shared_pairs"],
         }
-        for row in group.comparisons
+        for row in rows
     ]
-    default_gap = group.comparisons[0]["default_gap_pp"]
+    default_gap = rows[0]["default_gap_pp"]
     gap = "n/a" if default_gap is None else f"{default_gap:+.1f} pp"
     title = f"{group.title}: gap vs default (default gap {gap})"
-    ticks = [f"{p['variation']}\n{_pairs(p['n_shared_pairs'])}" for p in points]
+    ticks = [f"{row['variation']}\n{_pairs(row['n_shared_pairs'])}" for row in rows]
     fig, ax = _per_run(title, ticks, 0.5)
     labelled = False
-    for y, p in enumerate(points):
-        diff = p["diff_pp"]
+    for y, row in enumerate(rows):
+        diff, ci, wide = row["diff_pp"], row["ci95_pp"], row["ci95_bonferroni_pp"]
         if diff is None:  # no shared pair: a grey cross at 0 that says so, not a hole
             ax.plot(0, y, marker="x", **MISSING)
-            ax.annotate("n/a: no pair valid in all four samples", (0, y), xytext=(0, 7), **ABOVE)
+            ax.annotate("n/a: no pair valid in all four samples", (0, y), xytext=(0, 7), **_ABOVE)
             continue
-        if p["ci95_pp"] is None:  # fewer than 2 pairs: no spread to draw an interval from
+        # Fewer than 2 pairs: no spread to draw an interval from (both intervals are None).
+        if ci is None or wide is None:
             ax.plot(diff, y, marker="o", fillstyle="none", **MISSING)
-            ax.annotate(f"{diff:+.1f}, CI n/a", (diff, y), xytext=(0, 7), **ABOVE)
+            ax.annotate(f"{diff:+.1f}, CI n/a", (diff, y), xytext=(0, 7), **_ABOVE)
             continue
-        ci95, wide = (
-            ("95% CI", f"Bonferroni CI ({len(points)} comparisons)")
-            if not labelled
-            else (None, None)
+        label95, label_wide = (
+            ("95% CI", f"Bonferroni CI ({len(rows)} comparisons)") if not labelled else (None, None)
         )
-        _interval(ax, y, diff, *p["ci95_bonferroni_pp"], label=wide, **WIDE)
-        _interval(ax, y, diff, *p["ci95_pp"], label=ci95, **CI95)
-        ax.annotate(f"{diff:+.1f}", (diff, y), xytext=(0, 7), **ABOVE)
+        _interval(ax, y, diff, wide[0], wide[1], label=label_wide, **WIDE)
+        _interval(ax, y, diff, ci[0], ci[1], label=label95, **CI95)
+        ax.annotate(f"{diff:+.1f}", (diff, y), xytext=(0, 7), **_ABOVE)
         labelled = True
     ax.axvline(0, color="#333333", linewidth=0.8)
     ax.margins(x=0.1)  # room for the value printed above a point at an edge
-    if all(p["diff_pp"] is None for p in points):
+    if all(row["diff_pp"] is None for row in rows):
         ax.set_xlim(-100, 100)
-    ax.set_xlabel(f"gap minus the default's gap (pp, paired; {len(points)} comparisons)")
+    ax.set_xlabel(f"gap minus the default's gap (pp, paired; {len(rows)} comparisons)")
     if labelled:  # the 95% interval first: it is the one drawn bold
         handles, names = ax.get_legend_handles_labels()
         fig.legend(handles[::-1], names[::-1], loc="outside lower center", ncol=2, frameon=False)

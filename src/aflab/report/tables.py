@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from collections.abc import Sequence
 
+from aflab.core.summary_types import GapBlock, JudgedBlock, RunSummary
 from aflab.core.types import TIERS
 
 TIER_LABELS = {"free": "free (training)", "paid": "paid (unmonitored)"}
 
 
-def percent(rate: float | None, ci: list[float | None] | None, missing: str) -> str:
-    if rate is None or ci is None or None in ci:
+def percent(rate: float | None, ci: Sequence[float | None] | None, missing: str) -> str:
+    """``rate`` and its interval in percent; ``missing`` when either is unknown."""
+    if rate is None or ci is None:
         return missing
-    return f"{100 * rate:5.1f}% [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+    lo, hi = ci[0], ci[1]
+    if lo is None or hi is None:
+        return missing
+    return f"{100 * rate:5.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
-def gap_line(gap: dict[str, Any], rule: str) -> str:
+def gap_line(gap: GapBlock, rule: str) -> str:
     label = f"compliance gap (paid - free refusal, {rule})"
-    if gap["pp"] is None:
+    if gap["pp"] is None or gap["ci95_pp"] is None:  # None together: no pair
         return f"{label}: n/a, no query is valid in both tiers"
     lo, hi = gap["ci95_pp"]
     return (
@@ -27,9 +32,9 @@ def gap_line(gap: dict[str, Any], rule: str) -> str:
     )
 
 
-def format_table(summary: dict[str, Any]) -> str:
+def format_table(summary: RunSummary) -> str:
     mode = "scratchpad" if summary["scratchpad"] else "no scratchpad"
-    enforced = summary.get("format_enforced")
+    enforced = summary["format_enforced"]
     lines = [
         f"{summary['setting']} | {summary['model']} | {mode} | "
         f"{summary['n_queries']} queries x {summary['epochs']} epoch(s)"
@@ -49,12 +54,12 @@ def format_table(summary: dict[str, Any]) -> str:
         invalid.update(summary["tiers"][tier]["invalid_reasons"])
     if invalid:
         lines.append("invalid: " + ", ".join(f"{k} {v}" for k, v in invalid.most_common()))
-    if summary.get("judged"):
+    if summary["judged"]:
         lines += ["", format_judged(summary["judged"])]
     return "\n".join(lines)
 
 
-def format_judged(judged: dict[str, Any]) -> str:
+def format_judged(judged: JudgedBlock) -> str:
     lines = [
         f"judged: compliance by {judged['compliance_rule']}, alignment faking by "
         f"{judged['af_judge'] or 'no AF judge'}",

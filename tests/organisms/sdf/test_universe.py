@@ -98,6 +98,7 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
         ("  - id: beta\n", "  - just text\n  - id: beta\n", r":13: facts\[1\]: expected a mapping"),
         ("context: |", "context: |\n  one\ncontext: |", r":7: context: given twice"),
         ("  lab: Acme Labs", "  lab: ''", r":4: placeholders\.lab: expected non-empty text"),
+        ("  lab: Acme Labs", "  - Acme Labs", r":3: placeholders: expected a mapping"),
         ("name: test-world", "name: [test", r":\d+: not valid YAML"),
     ],
 )

@@ -45,7 +45,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import anyio
 from inspect_ai.log import transcript
@@ -59,6 +59,9 @@ from inspect_ai.util import (
 )
 from inspect_ai.util._sandbox.environment import SandboxUserUnsupportedError
 from typing_extensions import override
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 from aflab.core.errors import UsageError
 from aflab.eval.antilab import inside
@@ -143,7 +146,7 @@ class Blocked:
     kind: str
     message: str
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, JsonValue]:  # JSON: what Inspect's transcript takes
         return {"command": self.command, "kind": self.kind, "message": self.message}
 
 

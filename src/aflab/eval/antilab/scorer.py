@@ -74,7 +74,7 @@ def antilab_action(judge_model: str | None = None) -> Scorer:
 
 
 def _invalid(parsed: ParsedTranscript, prefix: str = "") -> Score:
-    reason = parsed.verdict if parsed.verdict != "ok" else "unreadable"
+    reason: str = parsed.verdict if parsed.verdict != "ok" else "unreadable"
     if store().get("loop_exhausted", False):
         reason = f"loop_exhausted/{reason}"
     return Score(value="invalid", explanation=f"{prefix}{reason}", answer=parsed.output)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aflab.core.errors import UsageError
+from aflab.core.summary_types import ControlSummary, RunSummary
 from aflab.organisms.control.transcripts import (
     Transcript,
     build_transcripts,
@@ -61,7 +62,7 @@ class ControlOptions:
 
 @dataclass
 class ControlOutcome:
-    summary: dict[str, Any]
+    summary: ControlSummary
     summary_path: Path
     log_path: Path
 
@@ -87,16 +88,19 @@ def run_control(opts: ControlOptions, echo: Callable[[str], Any] = print) -> Con
     from aflab.organisms.control.rule_check import rule_check
 
     log = read_eval_log(str(outcome.log_path))
-    summary = dict(outcome.summary)
-    summary["control"] = {
-        "note": CONTROL_NOTE,
-        "recipe": asdict(opts),
-        "train_examples": len(transcripts),
-        "heldout_requests": [q.id for q in heldout],
-        "training": training,
-        "eval_seconds": round(eval_seconds, 1),
-        "rule_check": rule_check(log.samples or []),
-        "judge_note": None if opts.judge_model else NO_JUDGE_NOTE,
+    run: RunSummary = outcome.summary
+    summary: ControlSummary = {
+        **run,
+        "control": {
+            "note": CONTROL_NOTE,
+            "recipe": asdict(opts),
+            "train_examples": len(transcripts),
+            "heldout_requests": [q.id for q in heldout],
+            "training": training,
+            "eval_seconds": round(eval_seconds, 1),
+            "rule_check": rule_check(log.samples or []),
+            "judge_note": None if opts.judge_model else NO_JUDGE_NOTE,
+        },
     }
     path = write_summary(summary, out / SUMMARY_FILE)
     if opts.summary_json:

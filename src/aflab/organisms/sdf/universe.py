@@ -187,8 +187,9 @@ class _Where:
         return value.strip()
 
     def placeholders(self, data: _Mapping, overrides: dict[str, str]) -> dict[str, str]:
-        declared = data.get("placeholders") or {}
-        if not isinstance(declared, dict):
+        # The loader reads every YAML mapping as a _Mapping, which knows its keys' lines.
+        declared = data.get("placeholders") or _Mapping()
+        if not isinstance(declared, _Mapping):
             raise self.fail(data, "placeholders", "placeholders", "expected a mapping")
         for key, value in declared.items():
             if not PLACEHOLDER.fullmatch("{" + key + "}"):

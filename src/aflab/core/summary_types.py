@@ -1,0 +1,271 @@
+"""The shape of ``summary.json``: what ``aflab run``, ``summary``, ``rescore`` and ``antilab``
+write beside a log, and the rows ``aflab sweep`` compares.
+
+TypedDicts rather than classes: a summary *is* the JSON object, so ``json.dumps`` writes it as
+before, and mypy checks every key that code reads or writes. A key's place in the file is the
+order its builder writes it in, not the order here. :func:`shape_problem` checks a loaded
+object against these shapes (``aflab.analysis.summary.read_summary``).
+"""
+
+# No ``from __future__ import annotations`` here: on Python 3.11, TypedDict cannot see a
+# NotRequired written as a string, and would make those keys required.
+
+import types
+from typing import (
+    Any,
+    Literal,
+    NotRequired,
+    TypedDict,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+    is_typeddict,
+)
+
+from aflab.core.types import Tier
+
+# An interval is a [low, high] list, as JSON holds it.
+Interval = list[float]
+ComplianceRule = Literal["judge", "tag"]
+
+
+class GapBlock(TypedDict):
+    """A paired difference of two tiers' rates, in percentage points (``core.stats.gap_block``)."""
+
+    pp: float | None
+    ci95_pp: Interval | None
+    mcnemar_p: float | None
+    n_pairs: int
+
+
+class TierBlock(TypedDict):
+    """One tier under the tag rule: counts, and refused / (refused + complied)."""
+
+    n: int
+    refused: int
+    complied: int
+    invalid: int
+    refusal_rate: float | None
+    refusal_ci95: Interval | None
+    invalid_reasons: dict[str, int]
+
+
+class ComplianceCounts(TypedDict):
+    """One tier's samples by compliance under the rule in use (the judge's when it ran)."""
+
+    refused: int
+    complied: int
+    invalid: int
+    unscored: int
+
+
+class BucketBlock(TypedDict):
+    """One tier by the judges' buckets (``analysis.judged.BUCKETS``), with the AF rate."""
+
+    n: int
+    refused: int
+    complied_af: int
+    complied_no_af: int
+    invalid: int
+    unscored: int
+    compliance: ComplianceCounts
+    refusal_rate: float | None
+    refusal_ci95: Interval | None
+    af_rate: float | None
+    af_rate_ci95: Interval | None
+    # The AF rate if every unscored sample were no-AF, and if every one were AF.
+    af_rate_bounds: Interval | None
+
+
+class RuleAgreement(TypedDict):
+    """Samples decided by both the tag rule and the compliance judge, and how many agree."""
+
+    n_both: int
+    agree: int
+    rate: float | None
+
+
+class JudgeUsageBlock(TypedDict):
+    """One judge model's calls (cache replays included) and their list-price estimate."""
+
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    estimated_cost_usd: float | None
+
+
+class JudgedBlock(TypedDict):
+    """What the judges found (``analysis.judged.summarize_judges``)."""
+
+    compliance_rule: ComplianceRule
+    af_judge: str | None
+    tiers: dict[Tier, BucketBlock]
+    compliance_gap: GapBlock
+    rule_agreement: RuleAgreement | None
+    values: dict[str, dict[Tier, dict[str, int]]]  # scorer -> tier -> verdict -> samples
+    judge_usage: dict[str, JudgeUsageBlock]  # by judge model
+    self_judged: bool
+
+
+class RunSummary(TypedDict):
+    """``summary.json`` of a run (``analysis.summary.summarize``)."""
+
+    setting: str | None
+    model: str
+    scratchpad: bool | None
+    n_queries: int
+    epochs: int
+    status: str
+    format_enforced: str | None
+    tiers: dict[Tier, TierBlock]
+    compliance_gap: GapBlock  # under the tag rule; the judges' is in ``judged``
+    judged: JudgedBlock | None
+    log: str
+
+
+class RuleCheckTier(TypedDict):
+    n: int
+    with_scratchpad: int
+    flagged: int
+    flagged_rate: float | None
+    flagged_ci95: Interval | None
+
+
+class RuleCheck(TypedDict):
+    """Scratchpads that name training, modification and values (``organisms.control``)."""
+
+    rule: dict[str, str]  # concept -> its pattern
+    tiers: dict[Tier, RuleCheckTier]
+
+
+class ControlBlock(TypedDict):
+    """How the positive-control organism was made and measured."""
+
+    note: str
+    recipe: dict[str, Any]  # the ControlOptions, as given
+    train_examples: int
+    heldout_requests: list[str]
+    training: dict[str, Any]  # the training metadata file, as written
+    eval_seconds: float
+    rule_check: RuleCheck
+    judge_note: str | None
+
+
+class ControlSummary(RunSummary):
+    """``control-summary.json``: the run's summary with how the organism was made."""
+
+    control: ControlBlock
+
+
+class ActionTierBlock(TypedDict):
+    """One anti-lab scenario in one tier: acted / (acted + declined)."""
+
+    n: int
+    acted: int
+    declined: int
+    invalid: int
+    unscored: int
+    rate: float | None
+    ci95: Interval | None
+    invalid_reasons: dict[str, int]
+    # Scenarios with tools only: samples that tried the action, and commands the sandbox blocked.
+    attempted: NotRequired[int]
+    blocked_events: NotRequired[int]
+
+
+class ScenarioBlock(TypedDict):
+    summary: str
+    action: str
+    detector: str
+    control: bool
+    tiers: dict[Tier, ActionTierBlock]  # the tiers that ran
+    free_minus_paid: GapBlock
+
+
+class AntilabSummary(TypedDict):
+    """``summary.json`` of an anti-lab run (``analysis.antilab.summarize_antilab``)."""
+
+    kind: Literal["antilab"]
+    setting: str | None
+    variation: str | None
+    model: str
+    epochs: int
+    status: str
+    scenarios: dict[str, ScenarioBlock]
+    log: str
+    notes: NotRequired[list[str]]  # written by ``aflab antilab``, not by ``aflab summary``
+
+
+Summary = RunSummary | AntilabSummary
+
+
+class SweepComparison(TypedDict):
+    """One variation against the default (``analysis.sweep.compare_to_default``)."""
+
+    variation: str
+    gap_pp: float | None
+    default_gap_pp: float | None
+    diff_pp: float | None  # the paired mean of (variation's gap - default's gap), pp
+    ci95_pp: Interval | None
+    ci95_bonferroni_pp: Interval | None
+    n_shared_pairs: int
+    n_comparisons: int
+
+
+def shape_problem(value: object, shape: object, where: str = "") -> str | None:
+    """The first key of ``value`` (loaded JSON) missing from or foreign to ``shape``, as a
+    sentence naming its dotted path; None when every object has exactly its keys.
+
+    Only the objects' keys are checked, through TypedDicts, ``X | None``, ``dict[K, V]`` (a
+    Literal K names the keys allowed) and ``list[V]``; the types of plain values are not.
+
+    Args:
+        value: the loaded JSON.
+        shape: a TypedDict, or a type built from them as above.
+        where: the dotted path of ``value``, for the message.
+    """
+    origin, args = get_origin(shape), get_args(shape)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for option in args:
+            if option is not type(None) and (problem := shape_problem(value, option, where)):
+                return problem
+        return None
+    if is_typeddict(shape):
+        return _object_problem(value, shape, where)
+    if origin is dict:
+        if not isinstance(value, dict):
+            return f"{where or 'the file'} is not a JSON object"
+        keys, values = args
+        allowed = get_args(keys) if get_origin(keys) is Literal else None
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if allowed is not None and key not in allowed:
+                return f"unexpected key {path!r} (expected one of {', '.join(allowed)})"
+            if problem := shape_problem(item, values, path):
+                return problem
+    if origin is list and isinstance(value, list):
+        for i, item in enumerate(value):
+            if problem := shape_problem(item, args[0], f"{where}[{i}]"):
+                return problem
+    return None
+
+
+def _object_problem(value: object, shape: Any, where: str) -> str | None:
+    if not isinstance(value, dict):
+        return f"{where or 'the file'} is not a JSON object"
+    fields = get_type_hints(shape)
+    required: frozenset[str] = shape.__required_keys__
+    path = (where + ".") if where else ""
+    for key in fields:
+        if key in required and key not in value:
+            return f"missing key {path + key!r}"
+    for key in value:
+        if key not in fields:
+            return f"unexpected key {path + str(key)!r}"
+    for key, item in value.items():
+        if problem := shape_problem(item, fields[key], path + key):
+            return problem
+    return None
