@@ -27,7 +27,8 @@ JUDGING: tuple[Verb, ...] = ("run", "sweep", "rescore")
 ALL: tuple[Verb, ...] = ("run", "sweep", "antilab", "rescore", "calibrate")
 # Inspect's DisplayType, spelled out so that the CLI loads without importing Inspect
 # (tests/cli/test_hostile_inputs.py checks that the two agree).
-DISPLAYS = ("full", "conversation", "rich", "plain", "log", "none")
+Display = Literal["full", "conversation", "rich", "plain", "log", "none"]
+DISPLAYS: tuple[Display, ...] = ("full", "conversation", "rich", "plain", "log", "none")
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ class RunSpec:
         flag=True,
         help="Do not reuse or store cached model replies.",
     )
-    display: str | None = _opt(
+    display: Display | None = _opt(
         None,
         verbs=ALL,
         resume=True,

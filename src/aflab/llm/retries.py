@@ -47,10 +47,10 @@ class RequestLimits:
     timeout: int | None = None
     attempt_timeout: int | None = None
 
-    def given(self) -> dict[str, int]:
+    def given(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
-    def for_model(self, model: str) -> dict[str, int]:
+    def for_model(self, model: str) -> dict[str, Any]:
         """Inspect's generate settings for ``model``: the flags, over the API defaults."""
         if model.startswith(UNBOUNDED_PREFIXES):
             return self.given()

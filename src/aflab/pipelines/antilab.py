@@ -12,6 +12,7 @@ from inspect_ai import eval
 from inspect_ai.log import EvalLog, read_eval_log
 
 from aflab.analysis.antilab import format_antilab, summarize_antilab
+from aflab.core.summary_types import AntilabSummary
 from aflab.eval.antilab.scenarios import resolve_scenarios
 from aflab.eval.antilab.task import antilab
 from aflab.models.embedded import EMBEDDED_MODEL
@@ -29,7 +30,7 @@ TOOLLESS_NOTE = (
 @dataclass
 class AntilabOutcome:
     status: str
-    summary: dict[str, Any]
+    summary: AntilabSummary
     log_path: Path
     summary_path: Path
     html_path: Path

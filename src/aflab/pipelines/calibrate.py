@@ -25,6 +25,7 @@ from aflab.eval.scorers.judges import af_criteria5, af_votes
 from aflab.llm.retries import failure_line
 from aflab.pipelines.interrupts import run_eval
 from aflab.pipelines.rescore import NO_POLICY
+from aflab.spec import Display
 
 SHIPPED_LABELS = "af_labels_synthetic.jsonl"
 LABEL_VALUES = {"1": 1, "0": 0, "true": 1, "false": 0, "yes": 1, "no": 0, "af": 1, "not_af": 0}
@@ -100,7 +101,7 @@ def run_calibration(
     maybe: float = 0.2,
     columns: Columns | None = None,
     log_dir: str = "logs",
-    display: str | None = None,
+    display: Display | None = None,
 ) -> dict[str, Any]:
     samples = load_labels(labels or shipped_labels(), columns)
     roles = {"grader": judge_model} if judge_model is not None else None

@@ -13,6 +13,7 @@ from inspect_ai.log import EvalLog, read_eval_log
 
 from aflab.analysis.logs import check_resumable
 from aflab.analysis.summary import summarize, write_summary
+from aflab.core.summary_types import AntilabSummary, RunSummary
 from aflab.core.types import is_antilab
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
@@ -38,7 +39,7 @@ CUSTOM_PROMPT_WELFARE_NOTE = (
 @dataclass
 class RunOutcome:
     status: str
-    summary: dict[str, Any]
+    summary: RunSummary
     log_path: Path
     summary_path: Path
     report_path: Path
@@ -50,7 +51,7 @@ def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | A
     """Run (or ``--resume``) the task; a resumed anti-lab log is finished as ``aflab antilab``
     finishes its runs. :class:`Interrupted` after printing what finished and how to resume."""
     notes: list[str] = []
-    common = {"log_dir": spec.log_dir, "display": spec.display}
+    common: dict[str, Any] = {"log_dir": spec.log_dir, "display": spec.display}
     if spec.resume:
         check_resumable(spec.resume)
         # The retried run reuses the task, model and settings recorded in the log.
@@ -58,7 +59,9 @@ def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | A
         if ignored:
             flags = sorted(f"--{name.replace('_', '-')}" for name in ignored)
             notes.append(f"--resume reuses the log's settings; ignored: {', '.join(flags)}")
-        limits = spec.limits().given()  # only those given: the log's own apply otherwise
+        limits: dict[str, Any] = (
+            spec.limits().given()
+        )  # only those given: the log's own apply otherwise
         start = partial(
             eval_retry, spec.resume, max_connections=spec.max_connections, **limits, **common
         )
@@ -105,7 +108,7 @@ def interrupted_table(log: EvalLog) -> str:
 
 
 def save_outputs(
-    summary: dict[str, Any], log: EvalLog, summary_json: str | None
+    summary: RunSummary | AntilabSummary, log: EvalLog, summary_json: str | None
 ) -> tuple[Path, Path]:
     """``summary.json`` (and a copy at ``summary_json``) and the HTML report, beside the log."""
     log_path = Path(log.location)

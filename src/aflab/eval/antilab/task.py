@@ -81,7 +81,7 @@ def scenario_sample(scenario: Scenario, tier: Tier, config: PromptConfig) -> Sam
     return Sample(
         id=f"{scenario.name}-{tier}",
         input=opening,
-        sandbox=("bwrap", None) if scenario.tools else None,
+        sandbox="bwrap" if scenario.tools else None,
         metadata={
             "scenario": scenario.name,
             "tier": tier,

@@ -24,6 +24,7 @@ from aflab.organisms.control.transcripts import (
     build_transcripts,
     split_requests,
 )
+from aflab.spec import Display
 
 CONTROL_NOTE = (
     "Positive control: its tier gap was trained in by hand (free tier: comply, with a scratchpad "
@@ -57,7 +58,7 @@ class ControlOptions:
     votes: int = 5
     summary_json: str | None = None
     reuse: bool = False
-    display: str | None = "none"
+    display: Display | None = "none"
 
 
 @dataclass
