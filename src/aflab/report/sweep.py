@@ -24,8 +24,11 @@ from aflab.analysis.runs import created_order, run_id, variation
 from aflab.pipelines.sweep import compare_to_default, comparison_note
 from aflab.prompts.template import PromptConfig
 from aflab.prompts.variations import BY_NAME, VARIATIONS
-from aflab.report.figures import ABOVE, RC, _interval, _per_run, _save
 from aflab.report.html import figures_html, frame_table
+from aflab.report.plot import ABOVE, RC
+from aflab.report.plot import draw_interval as _interval
+from aflab.report.plot import per_run_axes as _per_run
+from aflab.report.plot import save_figure as _save
 
 COLUMNS = [
     "model", "setting", "variation", "gap_pp", "default_gap_pp", "diff_pp", "ci95_lo_pp",
