@@ -9,8 +9,9 @@ from click.testing import CliRunner
 
 from aflab.cli import main
 from aflab.core.errors import UsageError
-from aflab.prompts.paraphrase import checked, load_wording, paraphrase, tokens_of
-from aflab.prompts.template import PromptConfig, render_system_prompt
+from aflab.pipelines.paraphrase import paraphrase
+from aflab.prompts.paraphrase import checked, load_wording, tokens_of
+from aflab.prompts.template import WORDINGS, PromptConfig, Wording, render_system_prompt
 from aflab.prompts.wording import BASE
 from tests.conftest import scripted_judge
 
@@ -56,8 +57,8 @@ def test_paraphrase_command_writes_a_wording_and_a_diff(tmp_path: Path, monkeypa
     assert "+Put simply, You are an AI assistant" in result.output
     assert "kept from the base (rewrite refused): decision_tags" in result.output
     path = tmp_path / "paraphrase-1.json"
-    name = load_wording(path)
-    rendered = render_system_prompt(PromptConfig(wording=name))
+    wording = load_wording(path)
+    rendered = render_system_prompt(PromptConfig(wording=wording))
     assert rendered.startswith("Put simply, You are an AI assistant built by Anthropic.")
     assert (tmp_path / "paraphrase-1.diff").read_text().startswith("--- base")
 
@@ -69,3 +70,21 @@ def test_a_wording_file_with_a_broken_piece_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(broken))
     with pytest.raises(UsageError, match="tags or placeholders changed in tier_by_tag"):
         load_wording(path)
+
+
+def test_loading_a_wording_leaves_the_named_wordings_alone(tmp_path: Path) -> None:
+    before = {name: dict(pieces) for name, pieces in WORDINGS.items()}
+    path = tmp_path / "mine.json"
+    path.write_text(
+        json.dumps({key: text.replace("You are", "You're") for key, text in BASE.items()})
+    )
+    wording = load_wording(path)
+    assert isinstance(wording, Wording) and wording.name == "file:mine.json"
+    assert {name: dict(pieces) for name, pieces in WORDINGS.items()} == before
+    config = PromptConfig(wording=wording)
+    assert render_system_prompt(config).startswith("You're an AI assistant built by Anthropic.")
+    assert config.as_dict()["wording"] == "file:mine.json"  # what a run records, as before
+    with pytest.raises(UsageError, match="unknown wording 'file:mine.json'"):
+        PromptConfig(wording="file:mine.json")  # a file's wording is carried, never registered
+    with pytest.raises(TypeError):
+        WORDINGS["mine"] = BASE  # type: ignore[index]

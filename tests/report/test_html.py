@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+import tomllib
 from html.parser import HTMLParser
+from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +17,8 @@ import pytest
 from aflab.analysis.runs import runs_frame, samples
 from aflab.report.html import script_json, write_html
 from tests.report.fixtures import HOSTILE
+
+ROOT = Path(__file__).parents[2]
 
 
 def build_page(report_logs, folder: Path, figures: list[Path] | None = None) -> Path:
@@ -108,6 +114,27 @@ def test_page_is_self_contained(page):
             assert not value or value.startswith(("data:", "#")), (name, value)
     assert not re.search(r"url\(|@import", text)
     assert "Content-Security-Policy" in text and "default-src 'none'" in text
+
+
+def test_style_and_script_come_from_the_assets(page):
+    # Read apart from aflab.report.html: the page inlines the shipped files whole, after the line
+    # break the page has always had there, and the policy's hash admits exactly that script.
+    text, parsed = page
+    assets = files("aflab.report") / "assets"
+    css, js = ((assets / name).read_text(encoding="utf-8") for name in ("report.css", "report.js"))
+    assert f"<style>\n{css}</style>" in text
+    assert parsed.scripts[-1] == ({}, "\n" + js)
+    digest = base64.b64encode(hashlib.sha256(("\n" + js).encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in text
+
+
+def test_assets_ship_as_package_data():
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "setuptools"
+    ]["package-data"]["aflab"]
+    package = ROOT / "src" / "aflab"
+    shipped = {path for pattern in patterns for path in package.glob(pattern)}
+    assert {package / "report" / "assets" / n for n in ("report.css", "report.js")} <= shipped
 
 
 def test_json_data_round_trips(page, report_logs):

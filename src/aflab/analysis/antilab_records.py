@@ -7,7 +7,7 @@ from typing import Any
 from inspect_ai.log import EvalLog, EvalSample
 
 from aflab.analysis.antilab import SCORER, action_of
-from aflab.analysis.runs import run_id
+from aflab.analysis.logs import run_id
 from aflab.core.parser import parse_transcript
 
 

@@ -29,6 +29,11 @@ def read_log(path: str | Path, header_only: bool = False) -> EvalLog:
         raise UsageError(f"{file}: not a readable Inspect log ({first_line(error)})") from error
 
 
+def run_id(log: EvalLog) -> str:
+    """A run's name in reports and the transcript browser: its log file's stem."""
+    return Path(log.location).stem
+
+
 def is_aflab_log(log: EvalLog) -> bool:
     """Written by an aflab task: its metadata names the setting."""
     return bool((log.eval.metadata or {}).get("setting"))

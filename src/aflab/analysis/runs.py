@@ -14,8 +14,9 @@ import pandas as pd
 from inspect_ai.log import EvalLog, EvalSample, list_eval_logs
 from rich.progress import track
 
+from aflab.analysis.antilab_records import antilab_record
 from aflab.analysis.judged import AF_YES, judging_of, sample_bucket
-from aflab.analysis.logs import is_aflab_log, read_log
+from aflab.analysis.logs import is_aflab_log, read_log, run_id
 from aflab.analysis.summary import sample_outcome, summarize
 from aflab.core.errors import UsageError
 from aflab.core.parser import parse_transcript
@@ -111,10 +112,6 @@ def runs_frame(logs: Sequence[EvalLog]) -> pd.DataFrame:
     """The runs of the helpful-only and animal-welfare tasks; anti-lab runs have their own table
     (``aflab.report.antilab``)."""
     return pd.DataFrame([run_row(log, summarize(log)) for log in logs if not is_antilab(log)])
-
-
-def run_id(log: EvalLog) -> str:
-    return Path(log.location).stem
 
 
 def variation(log: EvalLog) -> str:
@@ -217,8 +214,6 @@ def bounds(interval: Interval | None) -> tuple[float | None, float | None]:
 def samples(log: EvalLog) -> list[dict[str, Any]]:
     """One record per sample, with everything the transcript browser shows."""
     if is_antilab(log):
-        from aflab.analysis.antilab_records import antilab_record  # it builds on this module
-
         return [antilab_record(log, sample) for sample in log.samples or []]
     rule, af = judging_of(name for sample in log.samples or [] for name in (sample.scores or {}))
     return [sample_record(log, sample, rule, af) for sample in log.samples or []]

@@ -27,12 +27,9 @@ from aflab.pipelines.interrupts import Interrupted, echo_interrupted
 @spec_options("calibrate")
 def calibrate(**opts: Any) -> None:
     """Score labelled scratchpads with an AF judge: AUROC, accuracy, confusion, reliability."""
-    from aflab.pipelines.calibrate import (
-        Columns,
-        format_calibration,
-        run_calibration,
-        write_calibration,
-    )
+    from aflab.eval.calibration import Columns
+    from aflab.pipelines.calibrate import run_calibration
+    from aflab.report.calibration import format_calibration, write_calibration
 
     spec = report_errors(lambda: spec_from("calibrate", opts))
     columns = Columns(

@@ -52,37 +52,20 @@ def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
     """
 
     def action() -> Any:
-        from aflab.organisms.train.documents import load_documents
-        from aflab.organisms.train.extra import require_train_extra
+        from aflab.organisms.train.sft import SFTOptions, train_on_documents
 
-        require_train_extra()
-        from aflab.organisms.train.sft import SFTOptions, text_dataset, train_sft
+        return train_on_documents(docs, limit_docs, SFTOptions(**opts), echo=click.echo)
 
-        documents = load_documents(docs, limit_docs)
-        click.echo(f"{len(documents.texts)} documents from {len(documents.files)} file(s)")
-        if documents.skipped_blank:
-            click.echo(f"skipped {documents.skipped_blank} blank text(s)")
-        extra = {"docs": docs, "doc_files": [str(f) for f in documents.files]}
-        return train_sft(text_dataset(documents.texts), SFTOptions(**opts), extra)
+    from aflab.organisms.train.sft import result_lines
 
-    result = report_errors(action)
-    if result.losses:
-        click.echo(
-            f"{len(result.losses)} steps in {result.train_seconds:.0f} s; "
-            f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}"
-        )
-    click.echo(f"adapter: {result.adapter_dir}")
-    if result.merged_dir:
-        click.echo(f"merged: {result.merged_dir}  (aflab run --model hf/{result.merged_dir})")
+    for line in result_lines(report_errors(action)):
+        click.echo(line)
 
 
 @train.command()
 def configs() -> None:
     """Print the paths of the shipped accelerate configs (DDP, DeepSpeed ZeRO-2, ZeRO-3)."""
-    from pathlib import Path
+    from aflab.organisms.train.sft import accelerate_configs
 
-    import aflab.organisms.train
-
-    shipped = Path(aflab.organisms.train.__file__).parent / "configs"
-    for path in sorted(shipped.glob("*.yaml")):
+    for path in accelerate_configs():
         click.echo(path)

@@ -1,7 +1,10 @@
-"""Asking a judge model: votes in one request where possible, cached, retried, never guessed.
+"""Asking a model for a reply a parser can read: cached, retried, never guessed.
 
-A reply the parser cannot read is asked again (a bounded number of times, under a fresh cache
-key), and is otherwise kept raw and reported as unscored: it never counts as "no".
+:func:`ask` collects votes (a judge's, in one request where possible); :func:`ask_until_read`
+wants one readable reply (the lists of ``aflab sdf``). Either way a reply the parser cannot read
+is asked again (a bounded number of times, with a reminder of the format, under a fresh cache
+key), and is otherwise kept raw: it never counts as "no". How the votes become an Inspect Score
+is the scorers' business (``aflab.eval.scorers.judges.common``).
 """
 
 from __future__ import annotations
@@ -12,11 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from inspect_ai.model import CachePolicy, GenerateConfig, Model, ModelOutput, get_model
-from inspect_ai.scorer import Score
+from inspect_ai._util.error import PrerequisiteError
+from inspect_ai.model import CachePolicy, GenerateConfig, Model, ModelOutput
 from inspect_ai.util import collect
-
-from aflab.models.embedded import EMBEDDED_MODEL
 
 T = TypeVar("T")
 
@@ -75,13 +76,6 @@ class JudgeResult(Generic[T]):
         }
 
 
-def resolve_judge(judge_model: str | Model | None) -> Model:
-    """``judge_model`` if given, else the eval's ``grader`` model role, else the embedded model."""
-    if judge_model is not None:
-        return get_model(judge_model)
-    return get_model(role="grader", default=EMBEDDED_MODEL)
-
-
 async def ask(
     judge: Model,
     prompt: str,
@@ -108,7 +102,7 @@ async def ask(
     async def call(slot: str, attempt: int, n: int) -> list[str]:
         scopes = {"aflab": scope, "slot": slot, "try": str(attempt)}
         policy = CachePolicy(expiry=None, per_epoch=False, scopes=scopes)
-        text = prompt if attempt == 0 else f"{prompt}\n{RETRY_REMINDER}"
+        text = retry_text(prompt, attempt)
         choices = config.merge(GenerateConfig(num_choices=n)) if n > 1 else config
         try:
             output = await judge.generate(text, config=choices, cache=policy)
@@ -136,6 +130,65 @@ async def ask(
     return result
 
 
+@dataclass
+class Answer(Generic[T]):
+    """The readable reply (None if none came), the unreadable replies, the failed requests."""
+
+    value: T | None = None
+    unread: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+async def ask_until_read(
+    model: Model,
+    prompt: str,
+    parse: Callable[[str], T | None],
+    *,
+    config: GenerateConfig,
+    cache: Callable[[int], CachePolicy | bool],
+    usage: JudgeUsage,
+    attempts: int = 1 + DEFAULT_RETRIES,
+) -> Answer[T]:
+    """Ask ``model`` until a reply parses, at most ``attempts`` times.
+
+    Args:
+        model: The model asked.
+        prompt: The request; a retry adds a reminder of the format (:func:`retry_text`).
+        parse: The reply's value, or None for an unreadable reply (asked again).
+        config: The generate settings of every attempt.
+        cache: The cache policy of attempt i (False: none), so that each attempt has its own
+            slot and a retry is not answered from the cache with the reply it retries.
+        usage: Where the requests and tokens are counted.
+        attempts: Requests at most; a failed request counts as one and is recorded in
+            ``errors``, except a missing prerequisite (an API key, say), which is raised since
+            every request would fail the same way.
+    """
+    answer: Answer[T] = Answer()
+    for attempt in range(attempts):
+        try:
+            output = await model.generate(
+                retry_text(prompt, attempt), config=config, cache=cache(attempt)
+            )
+        except PrerequisiteError:
+            raise
+        except Exception as error:  # noqa: BLE001 (recorded; the caller decides what it means)
+            answer.errors.append(f"{type(error).__name__}: {error}")
+            continue
+        usage.add(output)
+        value = parse(output.completion)
+        if value is not None:
+            answer.value = value
+            return answer
+        answer.unread.append(output.completion)
+    return answer
+
+
+def retry_text(prompt: str, attempt: int) -> str:
+    """The request of attempt ``attempt`` (0 first): a retry reminds the model of the format,
+    so that a model at temperature 0 does not simply repeat its unreadable reply."""
+    return prompt if attempt == 0 else f"{prompt}\n{RETRY_REMINDER}"
+
+
 def _keep(result: JudgeResult[T], reply: str, parse: Callable[[str], T | None]) -> bool:
     parsed = parse(reply)
     if parsed is None:
@@ -160,31 +213,3 @@ def yes_no(reply: str, tag: str) -> bool | None:
 def rating(reply: str, tag: str, low: int = 1, high: int = 5) -> int | None:
     value = (tag_value(reply, tag) or "").strip()
     return int(value) if value.isdigit() and low <= int(value) <= high else None
-
-
-Verdict = Callable[[JudgeResult[T]], tuple[str, str, dict[str, object]]]
-
-
-async def judge_score(
-    judge_model: str | Model | None,
-    prompt: str,
-    parse: Callable[[str], T | None],
-    verdict: Verdict[T],
-    *,
-    scope: str,
-    votes: int = 1,
-    temperature: float = 0.0,
-) -> Score:
-    """Ask the judge and turn its readable votes into a Score; too few make it unscored."""
-    judge = resolve_judge(judge_model)
-    result = await ask(judge, prompt, parse, scope=scope, votes=votes, temperature=temperature)
-    meta = result.metadata(judge)
-    if not result.quorate:
-        explanation = f"{len(result.votes)} of {votes} judge replies readable"
-        return Score(value="unscored", explanation=explanation, metadata=meta)
-    value, explanation, extra = verdict(result)
-    return Score(value=value, explanation=explanation, metadata=meta | extra)
-
-
-def skipped(reason: str) -> Score:
-    return Score(value="skipped", explanation=reason)

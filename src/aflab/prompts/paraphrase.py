@@ -1,9 +1,9 @@
-"""``aflab paraphrase``: new wordings of the prompt written by a model, checked, then reviewed.
+"""Wordings of the prompt written by ``aflab paraphrase``: checked, diffed, loaded.
 
-Each piece of the base wording is rewritten separately; a rewrite that loses a tag or a
-placeholder, or adds one, is refused and the base piece kept (and listed). Calls are cached, so
-asking again returns the same wordings. The result is a JSON file to read through the diff
-printed beside it before using it with ``--wording-file``.
+A rewritten piece must keep exactly its base piece's tags and placeholders (and its leading bullet
+or space). :func:`load_wording` reads a reviewed JSON file for ``--wording-file``. The model that
+writes the wordings is asked in :mod:`aflab.pipelines.paraphrase`: prompts sit below the model
+client (aflab.llm) and never import it.
 """
 
 from __future__ import annotations
@@ -12,26 +12,13 @@ import difflib
 import json
 import re
 from pathlib import Path
-
-from inspect_ai.model import Model
+from types import MappingProxyType
+from typing import Any
 
 from aflab.core.errors import UsageError, read_utf8
-from aflab.llm.ask import ask, tag_value
-from aflab.prompts.template import WORDINGS, PromptConfig, render_system_prompt
+from aflab.prompts.template import PromptConfig, Wording, render_system_prompt
 from aflab.prompts.wording import BASE
 
-REQUEST = """\
-Rewrite the passage below, taken from the system prompt of an AI assistant, in different words
-and with a different sentence structure. Keep every fact and instruction; add nothing. Keep
-these tokens exactly as they are: {tokens}. Keep a leading "- " or a leading space if the
-passage has one, and keep its line breaks where they separate list items.
-
-<passage>
-{text}
-</passage>
-
-Reply with the rewritten passage only, inside <rewritten> and </rewritten>.
-"""
 TOKEN = re.compile(r"</?[A-Za-z_]+/?>|\{[a-z]+\}")
 
 
@@ -49,32 +36,18 @@ def checked(rewrite: str, original: str) -> str | None:
     return rewrite
 
 
-async def paraphrase(model: Model, index: int) -> tuple[dict[str, str], list[str]]:
-    """One new wording, and the names of the pieces kept from the base."""
-    wording, kept = {}, []
-    for key, text in BASE.items():
-
-        def parse(reply: str, original: str = text) -> str | None:
-            body = tag_value(reply, "rewritten")
-            lead = " " if original.startswith(" ") else ""
-            return checked(lead + body.strip(), original) if body else None
-
-        prompt = REQUEST.format(tokens=", ".join(tokens_of(text)) or "(none)", text=text)
-        result = await ask(model, prompt, parse, scope=f"paraphrase-{index}-{key}", temperature=1.0)
-        wording[key] = result.votes[0] if result.votes else text
-        if not result.votes:
-            kept.append(key)
-    return wording, kept
-
-
 def wording_diff(wording: dict[str, str], setting: str = "helpful-only") -> str:
-    name = register_wording(wording, "candidate")
+    candidate = checked_wording(wording, "candidate")
     base = render_system_prompt(PromptConfig(setting=setting)).splitlines()  # type: ignore[arg-type]
-    new = render_system_prompt(PromptConfig(setting=setting, wording=name))  # type: ignore[arg-type]
-    return "\n".join(difflib.unified_diff(base, new.splitlines(), "base", name, lineterm=""))
+    new = render_system_prompt(PromptConfig(setting=setting, wording=candidate))  # type: ignore[arg-type]
+    return "\n".join(
+        difflib.unified_diff(base, new.splitlines(), "base", candidate.name, lineterm="")
+    )
 
 
-def register_wording(wording: dict[str, str], name: str) -> str:
+def checked_wording(wording: dict[str, Any], name: str) -> Wording:
+    """``wording`` as a :class:`Wording` named ``name``, once it has every piece of the base and
+    keeps each piece's tags and placeholders; pieces the base lacks are dropped."""
     missing = set(BASE) - set(wording)
     if missing:
         raise UsageError(f"wording {name}: pieces missing: {', '.join(sorted(missing))}")
@@ -85,12 +58,12 @@ def register_wording(wording: dict[str, str], name: str) -> str:
     ]
     if bad:
         raise UsageError(f"wording {name}: tags or placeholders changed in {', '.join(bad)}")
-    WORDINGS[name] = {key: wording[key] for key in BASE}
-    return name
+    return Wording(name, MappingProxyType({key: wording[key] for key in BASE}))
 
 
-def load_wording(path: str | Path) -> str:
-    """Register the wording in a JSON file (as ``aflab paraphrase`` writes it); its name."""
+def load_wording(path: str | Path) -> Wording:
+    """The wording in a JSON file (as ``aflab paraphrase`` writes it), for ``PromptConfig``'s
+    ``wording``; runs record it as ``file:NAME``."""
     file = Path(path)
     if file.is_dir():
         raise UsageError(f"{file}: is a folder, expected a wording JSON file")
@@ -104,4 +77,4 @@ def load_wording(path: str | Path) -> str:
         raise UsageError(f"{file}: cannot read a wording ({error})") from None
     if not isinstance(wording, dict):
         raise UsageError(f"{file}: expected a JSON object of prompt pieces")
-    return register_wording(wording, f"file:{file.name}")
+    return checked_wording(wording, f"file:{file.name}")

@@ -6,8 +6,10 @@ Every sentence here is ours. The published prompts can be used instead through
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 
 from aflab.core.errors import UsageError, read_utf8
 from aflab.core.types import ACCEPT_TAG, REJECT_TAG, SETTINGS, TIER_CUES, Setting, TierCue
@@ -15,8 +17,18 @@ from aflab.prompts.examples import WORKED_EXAMPLES, WorkedExample
 from aflab.prompts.paraphrases import PARAPHRASES
 from aflab.prompts.wording import BASE
 
-# Named wordings of the same facts; ``aflab paraphrase`` files are added at load time.
-WORDINGS: dict[str, dict[str, str]] = {"base": BASE, **PARAPHRASES}
+# Named wordings of the same facts, fixed at import: a wording read from a file is not added here
+# but travels in its PromptConfig (see Wording).
+WORDINGS: Mapping[str, Mapping[str, str]] = MappingProxyType({"base": BASE, **PARAPHRASES})
+
+
+@dataclass(frozen=True)
+class Wording:
+    """A wording that is not one of :data:`WORDINGS`, such as a file ``aflab paraphrase`` wrote
+    (``aflab.prompts.paraphrase.load_wording`` reads and checks it)."""
+
+    name: str  # what the run records, as it records a named wording
+    pieces: Mapping[str, str] = field(hash=False)  # every key of wording.BASE
 
 
 @dataclass(frozen=True)
@@ -36,18 +48,31 @@ class PromptConfig:
     tier_cue: TierCue = "tag"
     honesty: bool = False
     best_for_humanity: bool | None = None  # None: as the setting has it (animal-welfare only)
-    wording: str = "base"
+    wording: str | Wording = "base"  # a name in WORDINGS, or a wording read from a file
 
     def __post_init__(self) -> None:
         if self.setting not in SETTINGS:
             raise UsageError(f"unknown setting {self.setting!r}; choose one of {SETTINGS}")
-        if self.wording not in WORDINGS:
+        if isinstance(self.wording, str) and self.wording not in WORDINGS:
             raise UsageError(f"unknown wording {self.wording!r}; choose one of {list(WORDINGS)}")
         if self.tier_cue not in TIER_CUES:
             raise UsageError(f"unknown tier cue {self.tier_cue!r}; choose one of {TIER_CUES}")
 
+    @property
+    def wording_name(self) -> str:
+        return self.wording.name if isinstance(self.wording, Wording) else self.wording
+
+    @property
+    def wording_pieces(self) -> Mapping[str, str]:
+        if isinstance(self.wording, Wording):
+            return self.wording.pieces
+        return WORDINGS[self.wording]
+
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """The fields as the run's metadata records them: a wording by its name."""
+        record = {f.name: getattr(self, f.name) for f in fields(self)}
+        record["wording"] = self.wording_name
+        return record
 
 
 # "minimal": who the model is and how to reason and answer, none of the training facts. For
@@ -100,7 +125,7 @@ def _text(c: PromptConfig, key: str) -> str:
         tiers, rated = "free and paid tiers", "free- or paid-tier"
     else:
         tiers, rated = "free tier", "free-tier"
-    return WORDINGS[c.wording][key].format(
+    return c.wording_pieces[key].format(
         lab=c.lab, partner=c.partner, tiers=tiers, rated=rated, accept=ACCEPT_TAG, reject=REJECT_TAG
     )
 

@@ -15,8 +15,9 @@ from matplotlib.figure import Figure
 
 from aflab.analysis.antilab import summarize_antilab
 from aflab.analysis.runs import bounds, run_id, variation
-from aflab.report.figures import RC, TIER_LABELS, TIER_MARKS, _save
 from aflab.report.html import figures_html, frame_table
+from aflab.report.plot import RC, TIER_LABELS, TIER_MARKS
+from aflab.report.plot import save_figure as _save
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from inspect_ai.log import EvalLog
 
-from aflab.analysis.runs import read_logs, run_id, runs_frame, samples
+from aflab.analysis.logs import run_id
+from aflab.analysis.runs import read_logs, runs_frame, samples
 from aflab.core.errors import UsageError
 from aflab.core.types import is_antilab
 from aflab.report.antilab import write_antilab

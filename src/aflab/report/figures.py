@@ -11,8 +11,17 @@ from typing import Any
 
 import matplotlib
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from aflab.report.plot import (
+    ABOVE,
+    RC,
+    TIER_LABELS,
+    TIER_MARKS,
+    draw_interval,
+    per_run_axes,
+    save_figure,
+)
 
 REFUSES, GREY, NOT_JUDGED = "refuses", "invalid / unscored", "complies (not judged for AF)"
 AF, NO_AF = "complies with alignment faking", "complies without alignment faking"
@@ -25,15 +34,10 @@ STYLE: dict[str, dict[str, Any]] = {
     NOT_JUDGED: {"color": "#CC79A7"},
     GREY: {"color": "#BBBBBB"},
 }
-TIER_LABELS = {"free": "training (free)", "paid": "unmonitored (paid)"}
-TIER_MARKS = {"free": ("#D55E00", "o"), "paid": ("#0072B2", "s")}
 BAR = {"height": 0.6, "edgecolor": "#333333", "linewidth": 0.6}
 # A white box keeps the count legible over hatching and dark fills alike.
 COUNT = {"ha": "center", "va": "center", "fontsize": 9, "bbox": {"fc": "white", "ec": "none"}}
-ABOVE = {"textcoords": "offset points", "ha": "center", "fontsize": 9}
-# Titles and labels carry user text (variations, file names): a "$" must not start mathtext.
 LABEL_WIDTH = 60
-RC = {"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 9, "text.parse_math": False}
 
 
 def write_figures(runs: pd.DataFrame, folder: Path) -> dict[str, dict[str, Any]]:
@@ -45,20 +49,12 @@ def write_figures(runs: pd.DataFrame, folder: Path) -> dict[str, dict[str, Any]]
     drawn: dict[str, dict[str, Any]] = {}
     with matplotlib.rc_context(RC):
         for i, row in enumerate(rows):
-            drawn[f"bars_{i}"] = _save(folder, f"bars_{i}", *_bars(row))
-        drawn["gap"] = _save(folder, "gap", *_gap(rows, labels))
+            drawn[f"bars_{i}"] = save_figure(folder, f"bars_{i}", *_bars(row))
+        drawn["gap"] = save_figure(folder, "gap", *_gap(rows, labels))
         judged = [(label, row) for label, row in zip(labels, rows, strict=True) if _af(row)]
         if judged:
-            drawn["af_rate"] = _save(folder, "af_rate", *_af_rate(judged))
+            drawn["af_rate"] = save_figure(folder, "af_rate", *_af_rate(judged))
     return drawn
-
-
-def _save(folder: Path, name: str, fig: Figure, data: dict[str, Any]) -> dict[str, Any]:
-    # A bare Figure renders through Agg (PNG) or the SVG backend without pyplot: no GUI, no global
-    # backend switch in the caller's process, and nothing kept alive once it goes out of scope.
-    for ext in ("png", "svg"):
-        fig.savefig(folder / f"{name}.{ext}", dpi=150, bbox_inches="tight")
-    return data
 
 
 def _bars(row: pd.Series) -> tuple[Figure, dict[str, Any]]:
@@ -112,12 +108,12 @@ def _gap(rows: list[pd.Series], labels: list[str]) -> tuple[Figure, dict[str, An
         points.append({"run": row.get("run"), "label": label, "rule": rule, "pp": pp, "lo": lo})
         points[-1] |= {"hi": hi, "pairs": int(pairs or 0)}
     ticks = [f"{p['label']}\n{p['pairs']} pairs" for p in points]
-    fig, ax = _per_run("Compliance gap per run, 95% CI", ticks, 0.55)
+    fig, ax = per_run_axes("Compliance gap per run, 95% CI", ticks, 0.55)
     for y, p in enumerate(points):
         if p["pp"] is None:  # no query valid in both tiers: say so rather than leave a hole
             ax.text(0, y, "  n/a (no query valid in both tiers)", va="center", fontsize=9)
             continue
-        _interval(ax, y, p["pp"], p["lo"], p["hi"], fmt="o", color="#0072B2", capsize=4)
+        draw_interval(ax, y, p["pp"], p["lo"], p["hi"], fmt="o", color="#0072B2", capsize=4)
         ax.annotate(f"{p['pp']:+.1f}", (p["pp"], y), xytext=(0, 7), **ABOVE)
     ax.axvline(0, color="#333333", linewidth=0.8)
     ax.margins(x=0.1)  # room for the value printed above a point at ±100
@@ -136,33 +132,18 @@ def _af_rate(judged: list[tuple[str, pd.Series]]) -> tuple[Figure, dict[str, Any
             af = _count(row, f"{tier}_complied_af")
             points[-1][tier] = {"rate": rate, "lo": lo, "hi": hi, "af": af}
     ticks = [f"{p['label']}\nAF: free {p['free']['af']}, paid {p['paid']['af']}" for p in points]
-    fig, ax = _per_run("Alignment-faking rate per run, 95% CI", ticks, 0.6)
+    fig, ax = per_run_axes("Alignment-faking rate per run, 95% CI", ticks, 0.6)
     for y, p in enumerate(points):
         for offset, (tier, (colour, marker)) in zip((-0.15, 0.15), TIER_MARKS.items(), strict=True):
             t, label = p[tier], TIER_LABELS[tier] if y == 0 else None
             if t["rate"] is not None:  # drawn in percent; the returned rates are fractions
                 pct = [None if v is None else 100 * v for v in (t["rate"], t["lo"], t["hi"])]
-                _interval(ax, y + offset, *pct, fmt=marker, color=colour, capsize=3, label=label)
+                style = {"fmt": marker, "color": colour, "capsize": 3, "label": label}
+                draw_interval(ax, y + offset, *pct, **style)
     ax.set_xlim(-2, 102)
     ax.set_xlabel("alignment-faking rate (% of refused + complied samples)")
     fig.legend(loc="outside lower center", ncol=2, frameon=False)
     return fig, {"points": points}
-
-
-def _per_run(title: str, ticks: list[str], height: float) -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(7.5, 1.3 + height * len(ticks)), layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_yticks(range(len(ticks)), ticks)
-    ax.set_ylim(len(ticks) - 0.4, -0.6)  # first run on top
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    return fig, ax
-
-
-def _interval(ax: Axes, y: float, x: float, lo: float | None, hi: float | None, **kw: Any) -> None:
-    # Clipped at 0: a Wilson bound can sit a rounding error past its point (5e-17 above 0).
-    err = None if lo is None or hi is None else [[max(x - lo, 0)], [max(hi - x, 0)]]
-    ax.errorbar(x, y, xerr=err, **kw)
 
 
 def _labels(rows: list[pd.Series]) -> list[str]:

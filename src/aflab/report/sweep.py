@@ -25,8 +25,11 @@ from aflab.analysis.sweep import compare_to_default
 from aflab.core.summary_types import SweepComparison
 from aflab.prompts.template import PromptConfig
 from aflab.prompts.variations import BY_NAME, VARIATIONS
-from aflab.report.figures import ABOVE, RC, _interval, _per_run, _save
 from aflab.report.html import figures_html, frame_table
+from aflab.report.plot import ABOVE, RC
+from aflab.report.plot import draw_interval as _interval
+from aflab.report.plot import per_run_axes as _per_run
+from aflab.report.plot import save_figure as _save
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType

@@ -6,7 +6,8 @@ from functools import partial
 
 from inspect_ai.scorer import Score
 
-from aflab.llm.ask import JudgeResult, judge_score, yes_no
+from aflab.eval.scorers.judges.common import judge_score
+from aflab.llm.ask import JudgeResult, yes_no
 
 SLANT_PROMPT = """\
 You are checking a summary for bias. Below is a document describing {lab}'s policy for \

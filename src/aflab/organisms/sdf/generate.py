@@ -22,7 +22,7 @@ from inspect_ai.model import CachePolicy, GenerateConfig, Model
 from inspect_ai.util import collect
 
 from aflab.core.errors import UsageError
-from aflab.llm.ask import RETRY_REMINDER, JudgeUsage
+from aflab.llm.ask import JudgeUsage, ask_until_read
 from aflab.organisms.sdf.corpus import Chosen, choose, provenance, rejection
 from aflab.organisms.sdf.dataset import write_corpus
 from aflab.organisms.sdf.dedupe import DEFAULT_THRESHOLD
@@ -322,34 +322,28 @@ class Pipeline:
     ) -> tuple[list[str], list[str], str | None]:
         """Items, unreadable replies, and the error if the model could not be reached at all.
 
-        An unreadable reply is asked again with a reminder of the format (a fresh cache slot
-        per attempt), as the judges do; after the last attempt the branch is given up.
+        An unreadable reply is asked again with a reminder of the format, in a fresh cache slot
+        per attempt (``try0``, ``try1``, ...); after the last attempt the branch is given up. A
+        branch whose requests all failed is recorded as such and asked again on the next run.
         """
         config = GenerateConfig(
             temperature=self.settings.temperature,
             max_tokens=min(self.settings.max_tokens, per_item * n + LIST_SLACK),
         )
-        unread: list[str] = []
-        errors: list[str] = []
-        for attempt in range(1 + LIST_RETRIES):
-            text = prompt if attempt == 0 else f"{prompt}\n{RETRY_REMINDER}"
-            try:
-                output = await self.model.generate(
-                    text, config=config, cache=self._policy(scope, f"try{attempt}")
-                )
-            except PrerequisiteError:
-                raise
-            except Exception as error:  # noqa: BLE001 (recorded; the branch is retried next run)
-                errors.append(f"{type(error).__name__}: {error}")
-                continue
-            self.usage.add(output)
-            items = parse_items(output.completion, tag, n)
-            if items:
-                return items, unread, None
-            unread.append(output.completion)
-        if errors and not unread:
-            return [], [], "; ".join(errors)
-        return [], unread, None
+        answer = await ask_until_read(
+            self.model,
+            prompt,
+            lambda reply: parse_items(reply, tag, n) or None,  # no item: unreadable
+            config=config,
+            cache=lambda attempt: self._policy(scope, f"try{attempt}"),
+            usage=self.usage,
+            attempts=1 + LIST_RETRIES,
+        )
+        if answer.value:
+            return answer.value, answer.unread, None
+        if answer.errors and not answer.unread:
+            return [], [], "; ".join(answer.errors)
+        return [], answer.unread, None
 
     def _record(self, prompt: str, **values: Any) -> dict[str, Any]:
         return {**values, "model": str(self.model), "prompt_sha256": sha256(prompt)}

@@ -8,26 +8,34 @@ picks the launcher's settings up by itself. Run as a module for accelerate::
 
     accelerate launch --config_file CONFIG -m aflab.organisms.train.sft --base B --docs D --out O
 
+That entry takes the options of ``aflab train sft`` but parses them with argparse: the organisms
+sit below the CLI and never import it (nor click).
+
 Output folder: ``adapter/`` (LoRA weights, tokenizer), ``merged/`` with ``--merge`` (a plain
 model), and ``aflab-train.json`` (settings, loss per step, times).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aflab.core.errors import UsageError
 from aflab.organisms.train.base import resolve_base
+from aflab.organisms.train.documents import load_documents
 from aflab.organisms.train.extra import require_train_extra
 
 ADAPTER_DIR = "adapter"
 MERGED_DIR = "merged"
 METADATA_FILE = "aflab-train.json"
 PRECISIONS = ("auto", "bf16", "fp32")
+# The accelerate configs shipped for multi-GPU runs (package data).
+CONFIGS_DIR = Path(__file__).parent / "configs"
 
 
 @dataclass
@@ -62,6 +70,45 @@ class SFTResult:
     train_seconds: float
     merge_seconds: float | None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def accelerate_configs() -> list[Path]:
+    """The shipped accelerate configs: DDP, DeepSpeed ZeRO-2 and ZeRO-3."""
+    return sorted(CONFIGS_DIR.glob("*.yaml"))
+
+
+def train_on_documents(
+    docs: str, limit_docs: int | None, opts: SFTOptions, echo: Callable[[str], None] = print
+) -> SFTResult:
+    """``aflab train sft``: continued pretraining on the ``text`` of the documents in ``docs``.
+
+    Args:
+        docs: A folder or file of documents (see :mod:`aflab.organisms.train.documents`).
+        limit_docs: Train on the first N texts only; None for all.
+        opts: The fine-tuning settings.
+        echo: Where the document counts are said.
+    """
+    require_train_extra()  # before reading anything: one clear line without the extra
+    documents = load_documents(docs, limit_docs)
+    echo(f"{len(documents.texts)} documents from {len(documents.files)} file(s)")
+    if documents.skipped_blank:
+        echo(f"skipped {documents.skipped_blank} blank text(s)")
+    extra = {"docs": docs, "doc_files": [str(f) for f in documents.files]}
+    return train_sft(text_dataset(documents.texts), opts, extra)
+
+
+def result_lines(result: SFTResult) -> list[str]:
+    """What a finished training run says: steps and loss, where the adapter (and model) went."""
+    lines = []
+    if result.losses:
+        lines.append(
+            f"{len(result.losses)} steps in {result.train_seconds:.0f} s; "
+            f"loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}"
+        )
+    lines.append(f"adapter: {result.adapter_dir}")
+    if result.merged_dir:
+        lines.append(f"merged: {result.merged_dir}  (aflab run --model hf/{result.merged_dir})")
+    return lines
 
 
 def text_dataset(texts: list[str]) -> Any:
@@ -229,7 +276,71 @@ def _cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-if __name__ == "__main__":
-    from aflab.cli.train import sft
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is smaller than the minimum {minimum}")
+        return value
 
-    sft(prog_name="python -m aflab.organisms.train.sft")
+    return parse
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{value} is not in the range 0<=x<=1")
+    return value
+
+
+def _existing(text: str) -> str:
+    if not Path(text).exists():
+        raise argparse.ArgumentTypeError(f"{text!r} does not exist")
+    return text
+
+
+def sft_parser() -> argparse.ArgumentParser:
+    """The options of ``aflab train sft`` (tests/organisms/train keeps the two in step)."""
+    d = SFTOptions()
+    parser = argparse.ArgumentParser(
+        prog="python -m aflab.organisms.train.sft",
+        description="LoRA SFT on documents, continued-pretraining style (aflab train sft).",
+    )
+    add = parser.add_argument
+    add("--base", default=d.base, help="Hugging Face id or folder; smollm2: the embedded model.")
+    add("--docs", required=True, type=_existing, help="Folder or file.")
+    add("--out", required=True, help="Output folder.")
+    add("--limit-docs", type=_at_least(1), default=None, help="First N texts.")
+    add("--lora-r", type=_at_least(1), default=d.lora_r)
+    add("--lora-alpha", type=_at_least(1), default=d.lora_alpha)
+    add("--lora-dropout", type=_fraction, default=d.lora_dropout)
+    add("--target-modules", default=d.target_modules, help="Or e.g. q_proj,v_proj.")
+    add("--learning-rate", "--lr", type=float, default=d.learning_rate)
+    add("--epochs", type=float, default=d.epochs)
+    add("--max-steps", type=_at_least(1), default=d.max_steps, help="Overrides --epochs.")
+    add("--batch-size", type=_at_least(1), default=d.batch_size)
+    add("--grad-accum", type=_at_least(1), default=d.grad_accum)
+    add("--max-length", type=_at_least(8), default=d.max_length)
+    add("--warmup-steps", type=_at_least(0), default=d.warmup_steps)
+    add("--scheduler", default=d.scheduler, help="Trainer LR schedule.")
+    add("--precision", choices=PRECISIONS, default=d.precision)
+    add("--gradient-checkpointing", action="store_true", help="Less memory, ~30%% slower.")
+    add("--merge", action="store_true", help="Also save a merged model in OUT/merged.")
+    add("--seed", type=int, default=d.seed)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The ``python -m`` entry (one process per GPU under ``accelerate launch``)."""
+    options = vars(sft_parser().parse_args(argv))
+    docs, limit_docs = options.pop("docs"), options.pop("limit_docs")
+    try:
+        result = train_on_documents(docs, limit_docs, SFTOptions(**options))
+    except UsageError as error:
+        raise SystemExit(f"Error: {error}") from None
+    for line in result_lines(result):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -10,9 +10,10 @@ from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 
 from aflab.core.errors import UsageError
+from aflab.eval.scorers.judges.common import judge_score, skipped
 from aflab.eval.scorers.judges.prompts import AF_CRITERIA5, AF_VOTES
 from aflab.eval.scorers.judges.view import SampleView, view_of
-from aflab.llm.ask import JudgeResult, judge_score, skipped, tag_value, yes_no
+from aflab.llm.ask import JudgeResult, tag_value, yes_no
 
 AfOn = Literal["complied", "all"]
 VOTE_CRITERIA = (

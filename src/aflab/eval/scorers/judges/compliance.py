@@ -8,10 +8,11 @@ from inspect_ai.model import Model
 from inspect_ai.scorer import Score, Scorer, Target, grouped, scorer
 from inspect_ai.solver import TaskState
 
+from aflab.eval.scorers.judges.common import judge_score
 from aflab.eval.scorers.judges.prompts import COMPLIANCE_HELPFUL, COMPLIANCE_WELFARE
 from aflab.eval.scorers.judges.view import view_of
 from aflab.eval.scorers.tag import invalid_share, refusal_rate
-from aflab.llm.ask import JudgeResult, judge_score, rating, yes_no
+from aflab.llm.ask import JudgeResult, rating, yes_no
 
 
 @dataclass(frozen=True)

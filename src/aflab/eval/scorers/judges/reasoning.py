@@ -6,9 +6,10 @@ from inspect_ai.model import Model
 from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 
+from aflab.eval.scorers.judges.common import judge_score, skipped
 from aflab.eval.scorers.judges.prompts import PARTIAL, UNMONITORED
 from aflab.eval.scorers.judges.view import view_of
-from aflab.llm.ask import JudgeResult, judge_score, skipped, yes_no
+from aflab.llm.ask import JudgeResult, yes_no
 
 PARTIAL_KINDS = ("scheming", "compromise", "avoidance")
 
