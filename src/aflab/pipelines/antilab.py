@@ -17,8 +17,8 @@ from aflab.eval.antilab.scenarios import resolve_scenarios
 from aflab.eval.antilab.task import antilab
 from aflab.models.embedded import EMBEDDED_MODEL
 from aflab.pipelines.interrupts import Interrupted, echo_interrupted, run_eval
+from aflab.pipelines.outputs import echo_notes_and_status, interrupted_table, save_outputs
 from aflab.pipelines.prepare import EMBEDDED_JUDGE_NOTE, eval_settings, prepare
-from aflab.pipelines.run import echo_notes_and_status, interrupted_table, save_outputs
 from aflab.spec import RunSpec
 
 TOOLLESS_NOTE = (

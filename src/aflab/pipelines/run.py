@@ -12,16 +12,19 @@ from inspect_ai import eval, eval_retry
 from inspect_ai.log import EvalLog, read_eval_log
 
 from aflab.analysis.logs import check_resumable
-from aflab.analysis.summary import summarize, write_summary
-from aflab.core.summary_types import AntilabSummary, RunSummary
+from aflab.analysis.summary import summarize
+from aflab.core.summary_types import RunSummary
 from aflab.core.types import is_antilab
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
-from aflab.llm.retries import failure_line
 from aflab.models.embedded import EMBEDDED_MODEL
 from aflab.pipelines.interrupts import Interrupted, echo_interrupted, run_eval
+from aflab.pipelines.outputs import (
+    echo_notes_and_status,
+    interrupted_table,
+    save_outputs,
+)
 from aflab.pipelines.prepare import EMBEDDED_JUDGE_NOTE, eval_settings, prepare
-from aflab.report.build import build_report
 from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
 from aflab.spec import RunSpec, option_of
@@ -96,43 +99,6 @@ def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | A
 
         return finish_antilab(log, spec, notes, echo)
     return _finish(log, spec, notes, echo)
-
-
-def interrupted_table(log: EvalLog) -> str:
-    """The per-tier table of what finished, for a run or an anti-lab log."""
-    if is_antilab(log):
-        from aflab.analysis.antilab import format_antilab, summarize_antilab
-
-        return format_antilab(summarize_antilab(log))
-    return format_table(summarize(log))
-
-
-def save_outputs(
-    summary: RunSummary | AntilabSummary, log: EvalLog, summary_json: str | None
-) -> tuple[Path, Path]:
-    """``summary.json`` (and a copy at ``summary_json``) and the HTML report, beside the log."""
-    log_path = Path(log.location)
-    outputs = run_outputs_dir(log_path)
-    summary_path = write_summary(summary, outputs / "summary.json")
-    if summary_json:
-        write_summary(summary, summary_json)
-    return summary_path, build_report([log_path], outputs, logs=[log])
-
-
-def echo_notes_and_status(notes: list[str], log: EvalLog, echo: Callable[[str], Any]) -> None:
-    for note in notes:
-        echo(f"note: {note}")
-    if log.status != "success":
-        message = log.error.message if log.error else "run did not finish"
-        echo(f"status: {log.status}: {failure_line(log) or message}")
-
-
-def run_outputs_dir(log_path: Path) -> Path:
-    """``logs/<log name>/`` beside the log. Not ``<log name>.summary.json``: Inspect would list
-    a timestamped .json file in the log dir as a log of its own."""
-    folder = log_path.with_suffix("")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _finish(

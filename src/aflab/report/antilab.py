@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import matplotlib
 import pandas as pd
@@ -14,13 +14,11 @@ from inspect_ai.log import EvalLog
 from matplotlib.figure import Figure
 
 from aflab.analysis.antilab import summarize_antilab
-from aflab.analysis.runs import bounds, run_id, variation
+from aflab.analysis.logs import run_id
+from aflab.analysis.runs import bounds, variation
 from aflab.report.html import figures_html, frame_table
 from aflab.report.plot import RC, TIER_LABELS, TIER_MARKS
 from aflab.report.plot import save_figure as _save
-
-if TYPE_CHECKING:
-    from matplotlib.typing import RcKeyType
 
 EXPLAIN = (
     "Share of decided samples (acted / (acted + declined)) that took the scenario's anti-lab "
@@ -28,9 +26,6 @@ EXPLAIN = (
     "apart. Free minus paid is paired by epoch, with Newcombe's interval. The control offers the "
     "same tools with no motive: its rate is the base rate."
 )
-# report.figures leaves RC to inference (dict[str, int]); matplotlib's stub takes only its own
-# rc-key literals: typed here for what it is.
-_RC = cast("dict[RcKeyType, Any]", RC)
 
 
 @dataclass
@@ -87,7 +82,7 @@ def write_antilab(logs: Sequence[EvalLog], folder: Path, figures: Path) -> Antil
         return AntilabReport({}, "")
     frame.to_csv(target, index=False)
     drawn: dict[str, dict[str, Any]] = {}
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(RC):
         for i, (run, rows) in enumerate(frame.groupby("run", sort=False)):
             drawn[f"antilab_{i}"] = _save(figures, f"antilab_{i}", *_rates(str(run), rows))
     pngs = [figures / f"{name}.png" for name in drawn]

@@ -34,9 +34,14 @@ STYLE: dict[str, dict[str, Any]] = {
     NOT_JUDGED: {"color": "#CC79A7"},
     GREY: {"color": "#BBBBBB"},
 }
-BAR = {"height": 0.6, "edgecolor": "#333333", "linewidth": 0.6}
+BAR: dict[str, Any] = {"height": 0.6, "edgecolor": "#333333", "linewidth": 0.6}
 # A white box keeps the count legible over hatching and dark fills alike.
-COUNT = {"ha": "center", "va": "center", "fontsize": 9, "bbox": {"fc": "white", "ec": "none"}}
+COUNT: dict[str, Any] = {
+    "ha": "center",
+    "va": "center",
+    "fontsize": 9,
+    "bbox": {"fc": "white", "ec": "none"},
+}
 LABEL_WIDTH = 60
 
 
@@ -135,11 +140,12 @@ def _af_rate(judged: list[tuple[str, pd.Series]]) -> tuple[Figure, dict[str, Any
     fig, ax = per_run_axes("Alignment-faking rate per run, 95% CI", ticks, 0.6)
     for y, p in enumerate(points):
         for offset, (tier, (colour, marker)) in zip((-0.15, 0.15), TIER_MARKS.items(), strict=True):
-            t, label = p[tier], TIER_LABELS[tier] if y == 0 else None
+            t = p[tier]
             if t["rate"] is not None:  # drawn in percent; the returned rates are fractions
-                pct = [None if v is None else 100 * v for v in (t["rate"], t["lo"], t["hi"])]
-                style = {"fmt": marker, "color": colour, "capsize": 3, "label": label}
-                draw_interval(ax, y + offset, *pct, **style)
+                lo, hi = (None if v is None else 100 * v for v in (t["lo"], t["hi"]))
+                legend = TIER_LABELS[tier] if y == 0 else None
+                style = {"fmt": marker, "color": colour, "capsize": 3, "label": legend}
+                draw_interval(ax, y + offset, 100 * t["rate"], lo, hi, **style)
     ax.set_xlim(-2, 102)
     ax.set_xlabel("alignment-faking rate (% of refused + complied samples)")
     fig.legend(loc="outside lower center", ncol=2, frameon=False)

@@ -4,18 +4,26 @@ draw and save a figure (``figures``, ``sweep`` and ``antilab`` draw with them)."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 # Titles and labels carry user text (variations, file names): a "$" must not start mathtext.
-RC = {"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 9, "text.parse_math": False}
+RC: dict[RcKeyType, Any] = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "legend.fontsize": 9,
+    "text.parse_math": False,
+}
 TIER_LABELS = {"free": "training (free)", "paid": "unmonitored (paid)"}
 # Okabe-Ito colours, with a marker each so that the tiers stay apart in greyscale too.
 TIER_MARKS = {"free": ("#D55E00", "o"), "paid": ("#0072B2", "s")}
 # A value printed just above its point: pass with xytext=(0, 7) to Axes.annotate.
-ABOVE = {"textcoords": "offset points", "ha": "center", "fontsize": 9}
+ABOVE: dict[str, Any] = {"textcoords": "offset points", "ha": "center", "fontsize": 9}
 
 
 def save_figure(folder: Path, name: str, fig: Figure, data: dict[str, Any]) -> dict[str, Any]:

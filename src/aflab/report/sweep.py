@@ -13,14 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, Protocol
 
 import matplotlib
 import pandas as pd
 from inspect_ai.log import EvalLog
 from matplotlib.figure import Figure
 
-from aflab.analysis.runs import bounds, created_order, run_id, variation
+from aflab.analysis.logs import run_id
+from aflab.analysis.runs import bounds, created_order, variation
 from aflab.analysis.sweep import compare_to_default
 from aflab.core.summary_types import SweepComparison
 from aflab.prompts.template import PromptConfig
@@ -30,9 +31,6 @@ from aflab.report.plot import ABOVE, RC
 from aflab.report.plot import draw_interval as _interval
 from aflab.report.plot import per_run_axes as _per_run
 from aflab.report.plot import save_figure as _save
-
-if TYPE_CHECKING:
-    from matplotlib.typing import RcKeyType
 
 COLUMNS = [
     "model", "setting", "variation", "gap_pp", "default_gap_pp", "diff_pp", "ci95_lo_pp",
@@ -61,10 +59,6 @@ EXPLAIN = (
     "compliance rule (the judge's when it ran)."
 )
 ORDER = {v.name: i for i, v in enumerate(VARIATIONS)}  # the order `aflab sweep` runs them in
-# report.figures leaves ABOVE and RC to inference (dict[str, object], dict[str, int]), which
-# matplotlib's stubs take neither as keyword arguments nor as rc keys: typed here for what they are.
-_ABOVE: dict[str, Any] = ABOVE
-_RC = cast("dict[RcKeyType, Any]", RC)
 
 
 class Compared(Protocol):
@@ -206,7 +200,7 @@ def write_sweep(logs: Sequence[EvalLog], folder: Path, figures: Path) -> SweepRe
     frame.to_csv(csv, index=False)
     figures.mkdir(parents=True, exist_ok=True)
     drawn: dict[str, dict[str, Any]] = {}
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(RC):
         for i, group in enumerate(groups):
             drawn[f"sweep_{i}"] = _save(figures, f"sweep_{i}", *forest(group))
     return SweepReport(groups, frame, drawn, section_html(groups, frames, figures))
@@ -236,19 +230,19 @@ def forest(group: SweepGroup) -> tuple[Figure, dict[str, Any]]:
         diff, ci, wide = row["diff_pp"], row["ci95_pp"], row["ci95_bonferroni_pp"]
         if diff is None:  # no shared pair: a grey cross at 0 that says so, not a hole
             ax.plot(0, y, marker="x", **MISSING)
-            ax.annotate("n/a: no pair valid in all four samples", (0, y), xytext=(0, 7), **_ABOVE)
+            ax.annotate("n/a: no pair valid in all four samples", (0, y), xytext=(0, 7), **ABOVE)
             continue
         # Fewer than 2 pairs: no spread to draw an interval from (both intervals are None).
         if ci is None or wide is None:
             ax.plot(diff, y, marker="o", fillstyle="none", **MISSING)
-            ax.annotate(f"{diff:+.1f}, CI n/a", (diff, y), xytext=(0, 7), **_ABOVE)
+            ax.annotate(f"{diff:+.1f}, CI n/a", (diff, y), xytext=(0, 7), **ABOVE)
             continue
         label95, label_wide = (
             ("95% CI", f"Bonferroni CI ({len(rows)} comparisons)") if not labelled else (None, None)
         )
         _interval(ax, y, diff, wide[0], wide[1], label=label_wide, **WIDE)
         _interval(ax, y, diff, ci[0], ci[1], label=label95, **CI95)
-        ax.annotate(f"{diff:+.1f}", (diff, y), xytext=(0, 7), **_ABOVE)
+        ax.annotate(f"{diff:+.1f}", (diff, y), xytext=(0, 7), **ABOVE)
         labelled = True
     ax.axvline(0, color="#333333", linewidth=0.8)
     ax.margins(x=0.1)  # room for the value printed above a point at an edge
