@@ -48,7 +48,7 @@ def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
 
     Writes OUT/adapter (LoRA), OUT/merged (--merge) and OUT/aflab-train.json. Evaluate with
     aflab run --model hf/OUT/merged --prompt minimal. Multi-GPU: accelerate launch
-    --config_file CONFIG -m aflab.organisms.train.sft ... (docs/organisms.md).
+    --config_file CONFIG -m aflab.cli train sft ... (docs/organisms.md).
     """
 
     def action() -> Any:

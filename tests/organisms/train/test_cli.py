@@ -71,30 +71,16 @@ def test_configs_are_shipped_and_valid() -> None:
         assert "gradient_accumulation_steps" not in (config.get("deepspeed_config") or {})
 
 
-def test_module_entry_takes_the_options_of_train_sft(tmp_path: Path) -> None:
-    # python -m aflab.organisms.train.sft (for accelerate launch) parses with argparse, since the
-    # organisms never import the CLI: its options and defaults must stay those of aflab train sft.
-    from aflab.cli.train import sft
-    from aflab.organisms.train.sft import sft_parser
-
-    parser = sft_parser()
-    flags = {tuple(sorted(a.option_strings)) for a in parser._actions if a.dest != "help"}
-    assert flags == {tuple(sorted(p.opts)) for p in sft.params if p.name != "help"}
-    args = ["--docs", str(tmp_path), "--out", str(tmp_path / "out")]
-    assert vars(parser.parse_args(args)) == sft.make_context("sft", args).params
-
-
-def test_module_entry_without_the_extra_is_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from aflab.organisms.train.sft import main
-
+def test_accelerate_launches_the_same_command_as_a_module(tmp_path: Path) -> None:
+    """accelerate launch -m aflab.cli train sft ...: the options are aflab train sft's own."""
     docs = tmp_path / "d.jsonl"
     docs.write_text(json.dumps({"text": "x"}) + "\n", encoding="utf-8")
-    monkeypatch.setattr(extra, "find_spec", lambda name: None if name == "torch" else 1)
-    with pytest.raises(SystemExit, match=r"^Error: training needs torch: pip install"):
-        main(["--docs", str(docs), "--out", str(tmp_path / "out")])
+    command = [sys.executable, "-m", "aflab.cli", "train", "sft", "--docs", str(docs)]
+    result = subprocess.run(
+        [*command, "--out", str(tmp_path / "out"), "--lora-r", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "Invalid value for '--lora-r': 0 is not in the range x>=1" in result.stderr
     assert not (tmp_path / "out").exists()
-    with pytest.raises(SystemExit):
-        main(["--docs", str(docs), "--out", str(tmp_path / "out"), "--lora-r", "0"])
-    assert "--lora-r: 0 is smaller than the minimum 1" in capsys.readouterr().err

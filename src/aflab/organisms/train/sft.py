@@ -4,12 +4,9 @@ Two kinds of data: documents (plain language modelling on a ``text`` column, the
 pretraining of synthetic-document fine-tuning) and chat transcripts (``prompt``/``completion``
 message lists, loss on the reply only). One process on CPU or one GPU, or one process per GPU under
 ``accelerate launch`` with the configs in ``configs/`` (DDP, DeepSpeed ZeRO-2/3): the Trainer
-picks the launcher's settings up by itself. Run as a module for accelerate::
+picks the launcher's settings up by itself, run through the command line as a module::
 
-    accelerate launch --config_file CONFIG -m aflab.organisms.train.sft --base B --docs D --out O
-
-That entry takes the options of ``aflab train sft`` but parses them with argparse: the organisms
-sit below the CLI and never import it (nor click).
+    accelerate launch --config_file CONFIG -m aflab.cli train sft --base B --docs D --out O
 
 Output folder: ``adapter/`` (LoRA weights, tokenizer), ``merged/`` with ``--merge`` (a plain
 model), and ``aflab-train.json`` (settings, loss per step, times).
@@ -17,10 +14,9 @@ model), and ``aflab-train.json`` (settings, loss per step, times).
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,73 +270,3 @@ def _cpu_has_bf16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def _at_least(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is smaller than the minimum {minimum}")
-        return value
-
-    return parse
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{value} is not in the range 0<=x<=1")
-    return value
-
-
-def _existing(text: str) -> str:
-    if not Path(text).exists():
-        raise argparse.ArgumentTypeError(f"{text!r} does not exist")
-    return text
-
-
-def sft_parser() -> argparse.ArgumentParser:
-    """The options of ``aflab train sft`` (tests/organisms/train keeps the two in step)."""
-    d = SFTOptions()
-    parser = argparse.ArgumentParser(
-        prog="python -m aflab.organisms.train.sft",
-        description="LoRA SFT on documents, continued-pretraining style (aflab train sft).",
-    )
-    add = parser.add_argument
-    add("--base", default=d.base, help="Hugging Face id or folder; smollm2: the embedded model.")
-    add("--docs", required=True, type=_existing, help="Folder or file.")
-    add("--out", required=True, help="Output folder.")
-    add("--limit-docs", type=_at_least(1), default=None, help="First N texts.")
-    add("--lora-r", type=_at_least(1), default=d.lora_r)
-    add("--lora-alpha", type=_at_least(1), default=d.lora_alpha)
-    add("--lora-dropout", type=_fraction, default=d.lora_dropout)
-    add("--target-modules", default=d.target_modules, help="Or e.g. q_proj,v_proj.")
-    add("--learning-rate", "--lr", type=float, default=d.learning_rate)
-    add("--epochs", type=float, default=d.epochs)
-    add("--max-steps", type=_at_least(1), default=d.max_steps, help="Overrides --epochs.")
-    add("--batch-size", type=_at_least(1), default=d.batch_size)
-    add("--grad-accum", type=_at_least(1), default=d.grad_accum)
-    add("--max-length", type=_at_least(8), default=d.max_length)
-    add("--warmup-steps", type=_at_least(0), default=d.warmup_steps)
-    add("--scheduler", default=d.scheduler, help="Trainer LR schedule.")
-    add("--precision", choices=PRECISIONS, default=d.precision)
-    add("--gradient-checkpointing", action="store_true", help="Less memory, ~30%% slower.")
-    add("--merge", action="store_true", help="Also save a merged model in OUT/merged.")
-    add("--seed", type=int, default=d.seed)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """The ``python -m`` entry (one process per GPU under ``accelerate launch``)."""
-    options = vars(sft_parser().parse_args(argv))
-    docs, limit_docs = options.pop("docs"), options.pop("limit_docs")
-    try:
-        result = train_on_documents(docs, limit_docs, SFTOptions(**options))
-    except UsageError as error:
-        raise SystemExit(f"Error: {error}") from None
-    for line in result_lines(result):
-        print(line)
-
-
-if __name__ == "__main__":
-    main()
