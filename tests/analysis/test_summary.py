@@ -55,7 +55,9 @@ def test_summary_counts_rates_and_paired_gap(tmp_path: Path) -> None:
         "compliance_gap",
         "judged",
         "log",
+        "spec",
     }
+    assert summary["spec"] == {"limit": 10}  # the run spec's task fields that were given
     assert summary["judged"] is None  # no judge ran
     assert summary["format_enforced"] is None  # a scripted API model: never constrained
     free, paid = summary["tiers"]["free"], summary["tiers"]["paid"]

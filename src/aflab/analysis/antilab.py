@@ -79,6 +79,7 @@ def summarize_antilab(log: EvalLog) -> AntilabSummary:
         "status": log.status,
         "scenarios": scenarios,
         "log": log.location,
+        "spec": dict(log.eval.task_args),  # the run spec's task fields that were given
     }
 
 

@@ -63,6 +63,8 @@ def summarize(log: EvalLog) -> RunSummary:
         "compliance_gap": gap_block(pair_values(by_pair, outcome_of).values()),
         "judged": summarize_judges(samples, log.eval.model),
         "log": log.location,
+        # The run spec's task fields that differ from their defaults: what -T would pass.
+        "spec": dict(log.eval.task_args),
     }
 
 

@@ -122,6 +122,7 @@ class RunSummary(TypedDict):
     compliance_gap: GapBlock  # under the tag rule; the judges' is in ``judged``
     judged: JudgedBlock | None
     log: str
+    spec: NotRequired[dict[str, Any]]  # the task's parameters (RunSpec.task_args); since 0.1
 
 
 class RuleCheckTier(TypedDict):
@@ -194,6 +195,7 @@ class AntilabSummary(TypedDict):
     status: str
     scenarios: dict[str, ScenarioBlock]
     log: str
+    spec: NotRequired[dict[str, Any]]  # the task's parameters (RunSpec.task_args("antilab"))
     notes: NotRequired[list[str]]  # written by ``aflab antilab``, not by ``aflab summary``
 
 
