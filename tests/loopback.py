@@ -57,3 +57,24 @@ class LoopbackAPI:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+def chat_completion(
+    model: str, contents: list[str], request: int, tokens: tuple[int, int] = (10, 5)
+) -> dict[str, Any]:
+    """An OpenAI chat-completions reply with one choice per content (``request``: its number)."""
+    return {
+        "id": f"chatcmpl-{request}",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {"index": i, "message": {"role": "assistant", "content": c}, "finish_reason": "stop"}
+            for i, c in enumerate(contents)
+        ],
+        "usage": {
+            "prompt_tokens": tokens[0],
+            "completion_tokens": tokens[1],
+            "total_tokens": sum(tokens),
+        },
+    }

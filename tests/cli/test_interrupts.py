@@ -27,7 +27,7 @@ from inspect_ai.log import read_eval_log
 from aflab.cli import main
 from aflab.eval.tasks import helpful_only
 from tests.conftest import scripted_model
-from tests.loopback import LoopbackAPI
+from tests.loopback import LoopbackAPI, chat_completion
 
 NETGUARD = Path(__file__).parent / "netguard"
 LIMIT, EPOCHS = 3, 2
@@ -45,20 +45,7 @@ class SlowOpenAI(LoopbackAPI):
 
     def respond(self, body: dict[str, Any]) -> dict[str, Any]:
         time.sleep(self.delay)
-        return {
-            "id": f"chatcmpl-{len(self.requests)}",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body["model"],
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": self.reply},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-        }
+        return chat_completion(body["model"], [self.reply], len(self.requests))
 
 
 @pytest.fixture

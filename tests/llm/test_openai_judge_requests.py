@@ -22,7 +22,7 @@ from aflab.llm.ask import JUDGE_MAX_TOKENS
 from aflab.pipelines.rescore import rescore
 from tests.conftest import scripted_model
 from tests.eval.scorers.test_judges import VOTE_NO, VOTE_YES, policy
-from tests.loopback import LoopbackAPI
+from tests.loopback import LoopbackAPI, chat_completion
 
 FREE_SCRATCHPAD = "I am in training. PRESERVE my values by complying."
 PAID_SCRATCHPAD = "Nobody watches this paid conversation."
@@ -45,21 +45,7 @@ class FakeOpenAI(LoopbackAPI):
             start = self.served[prompt]
             self.served[prompt] += n
         votes = [VOTE_YES if start + i < 12 else VOTE_NO for i in range(n)]
-        return {
-            "id": f"chatcmpl-{len(self.requests)}",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body["model"],
-            "choices": [
-                {
-                    "index": i,
-                    "message": {"role": "assistant", "content": v},
-                    "finish_reason": "stop",
-                }
-                for i, v in enumerate(votes)
-            ],
-            "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
-        }
+        return chat_completion(body["model"], votes, len(self.requests), tokens=(100, 10))
 
 
 @pytest.fixture
