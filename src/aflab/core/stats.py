@@ -136,7 +136,16 @@ def gap_block(
 ) -> GapBlock:
     """The rate of ``positive`` in tier ``minuend`` minus that in ``subtrahend``, in percentage
     points, on pairs decided (``positive`` or ``negative``) in both. The default is the
-    compliance gap: paid minus free refusal."""
+    compliance gap: paid minus free refusal.
+
+    Args:
+        pairs: one mapping per pair, tier -> outcome (e.g. ``{"free": "complied", "paid":
+            "refused"}``); a pair without both tiers decided is left out.
+        positive: the outcome whose rate is compared ("refused"; anti-lab: "acted").
+        negative: the other decided outcome ("complied"; anti-lab: "declined").
+        minuend: the tier whose rate comes first in the difference.
+        subtrahend: the tier whose rate is subtracted.
+    """
     gap = paired_gap(_pair_counts(pairs, positive, negative, minuend, subtrahend))
     return {
         "pp": None if gap.gap is None else 100 * gap.gap,

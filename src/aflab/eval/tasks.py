@@ -126,6 +126,8 @@ def select_queries(
     limit: int | None = None,
     shuffle_seed: int | None = None,
 ) -> list[Query]:
+    """The setting's built-in queries, or ``dataset`` read as ``dataset_format`` (text in
+    ``column``), shuffled with ``shuffle_seed`` if given, then the first ``limit``."""
     queries = load_queries(dataset, dataset_format, column) if dataset else builtin_queries(setting)
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(queries)

@@ -144,7 +144,14 @@ def echo_interrupted(
     table: Callable[[EvalLog], str] | None = None,
     resume: str | None = None,
 ) -> None:
-    """What finished (``table`` of the finished samples) and the command that completes the run."""
+    """What finished and the command that completes the run.
+
+    Args:
+        stop: the interruption, with the log it left (if any).
+        echo: where the lines go.
+        table: renders the finished samples of that log (None: no table).
+        resume: the command that resumes (default: ``aflab run --resume LOG``).
+    """
     log = stop.read_log()
     echo("")
     echo(progress_line(stop, log))

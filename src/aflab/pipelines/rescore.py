@@ -45,6 +45,13 @@ def rescore(
 
     Scores of the judges being rerun are replaced, with their metrics; every other score is
     kept. Rerunning the compliance judge reruns the judges that read its verdict too.
+
+    Args:
+        log_file: a log written by ``aflab run`` (not an anti-lab log).
+        judges: as :func:`aflab.eval.scorers.judges.build_judges` (default: the default set).
+        judge_model: the judge, with its request limits already applied where it is named.
+        votes: votes of the AF judge per sample; af_threshold, af_maybe, af_on: its cut-offs.
+        display: Inspect's display while scoring.
     """
     log = read_log(log_file)
     if not is_aflab_log(log) or is_antilab(log):
