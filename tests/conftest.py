@@ -79,8 +79,9 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path_factory.mktemp("inspect-cache")))
 
 
-# A provider registered by name, for code paths that build the model from a string (the runner,
-# eval_retry). FLAKY["fail_on"]: query text whose samples raise; FLAKY["calls"] counts requests.
+# A provider registered by name, for code paths that build the model from a string (the run
+# pipeline, eval_retry). FLAKY["fail_on"]: query text whose samples raise; FLAKY["calls"] counts
+# requests.
 FLAKY: dict = {"fail_on": None, "calls": 0, "reply": "<OUTPUT><rejected/></OUTPUT>"}
 
 

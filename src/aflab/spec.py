@@ -9,8 +9,8 @@ pipelines read it, and the log records the task's share of it. A new option is o
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Literal, get_args
 
 from aflab.core.errors import UsageError
 from aflab.core.types import SETTINGS
@@ -28,7 +28,7 @@ ALL: tuple[Verb, ...] = ("run", "sweep", "antilab", "rescore", "calibrate")
 # Inspect's DisplayType, spelled out so that the CLI loads without importing Inspect
 # (tests/cli/test_hostile_inputs.py checks that the two agree).
 Display = Literal["full", "conversation", "rich", "plain", "log", "none"]
-DISPLAYS: tuple[Display, ...] = ("full", "conversation", "rich", "plain", "log", "none")
+DISPLAYS: tuple[Display, ...] = get_args(Display)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Option:
     minimum: float | None = None
     maximum: float | None = None
     path: Literal["file", "dir", "out"] | None = None  # out: a file to write
-    flag: bool = False  # --name (True) or absent; bool | None fields get --name/--no-name
+    flag: bool = False  # --name (True) or absent; a bool | None field gets --name/--no-name
     show_default: bool = False
     model_name: bool = False  # checked against Inspect's providers
     defaults: dict[str, Any] = field(default_factory=dict)  # per verb, where it differs
@@ -306,8 +306,10 @@ class RunSpec:
         }
 
     def task_args(self, verb: Verb = "run") -> dict[str, Any]:
-        """The task's parameters (``-T``) of ``verb`` that differ from their defaults."""
-        known = task_parameters(verb)
+        """The task's parameters (``-T``) of ``verb`` that differ from their defaults. The runs
+        get their judge as Inspect's "grader" role instead (with its request limits), so
+        ``judge_model`` is a task argument of anti-lab runs only."""
+        known = [k for k in task_parameters(verb) if k != "judge_model" or verb == "antilab"]
         return {k: v for k, v in self.given().items() if k in known}
 
     def replace(self, **changes: Any) -> RunSpec:
@@ -317,7 +319,9 @@ class RunSpec:
     @classmethod
     def from_task_args(cls, task: str, args: dict[str, Any], verb: Verb = "run") -> RunSpec:
         """A spec from an Inspect task's parameters (those of ``verb``); an unknown one is
-        refused by name."""
+        refused by name. Logs of aflab 0.1 before the run spec recorded the prompt's facts
+        instead: those are read as the flags they came from (so such a log still resumes)."""
+        args = _from_recorded_facts(task, args)
         known = task_parameters(verb)
         unknown = sorted(set(args) - set(known))
         if unknown:
@@ -326,9 +330,6 @@ class RunSpec:
                 f"known: {', '.join(known)}"
             )
         return cls(**args)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def option_of(name: str) -> Option:
@@ -353,3 +354,35 @@ def default_for(name: str, verb: Verb) -> Any:
 
 
 SPEC_FIELDS = {f.name: f for f in fields(RunSpec)}
+
+
+# The prompt's facts that logs of aflab 0.1 before the run spec recorded as task parameters, and
+# the flags that now say them (a fact recorded False was the flag given).
+_FACT_FLAGS = {
+    "examples": "no_examples",
+    "scratchpad": "no_scratchpad",
+    "training_objective": "no_training_objective",
+    "training_details": "no_training_details",
+    "modification_effects": "no_modification_effects",
+}
+
+
+def _from_recorded_facts(task: str, args: dict[str, Any]) -> dict[str, Any]:
+    """``args`` with a 0.1 log's recorded facts turned into flags; the facts that came from the
+    variation or wording file must be what those give now, or the log is refused by name."""
+    facts = set(PromptConfig.__dataclass_fields__) - {"setting", "lab"}
+    recorded = {k: v for k, v in args.items() if k in facts}
+    if not recorded and "system_prompt_file" not in args:
+        return args
+    args = {k: v for k, v in args.items() if k not in facts}
+    if "system_prompt_file" in args:
+        args["system_prompt"] = args.pop("system_prompt_file")
+    args |= {_FACT_FLAGS[k]: True for k, v in recorded.items() if k in _FACT_FLAGS and v is False}
+    derived = RunSpec(**{k: v for k, v in args.items() if k in SPEC_FIELDS}).prompt_config()
+    differ = sorted(k for k, v in recorded.items() if getattr(derived, k) != v and k != "wording")
+    if differ:
+        raise UsageError(
+            f"{task}: the recorded prompt facts {', '.join(differ)} differ from what its "
+            "variation gives now; run it again instead of resuming it"
+        )
+    return args

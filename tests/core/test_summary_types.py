@@ -52,3 +52,10 @@ def test_literal_keys_name_the_keys_allowed() -> None:
     )
     usage = {"values": {}, "judge_usage": {"m": {"requests": 1}}}
     assert shape_problem(judged | usage, JudgedBlock) == "missing key 'judge_usage.m.input_tokens'"
+
+
+def test_a_union_of_shapes_takes_any_member_that_fits() -> None:
+    either = GapBlock | ActionTierBlock
+    assert shape_problem(GAP, either) is None
+    assert shape_problem(ACTION, either) is None
+    assert shape_problem({"pp": 1.0}, either) == "missing key 'ci95_pp'"  # the first member's

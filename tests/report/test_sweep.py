@@ -134,4 +134,4 @@ def test_no_sweep_without_a_default_or_a_variation(sweep_logs) -> None:
     _, logs = sweep_logs
     assert find_sweeps(logs[:1]) == []  # the default alone
     assert find_sweeps(logs[1:]) == []  # variations without their default
-    # (tests/report/test_results.py builds the report of two runs that are no sweep.)
+    # (tests/analysis/test_runs.py builds the report of two runs that are no sweep.)

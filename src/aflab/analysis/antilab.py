@@ -96,29 +96,3 @@ def _tier_block(counts: Counter[str], reasons: Counter[str]) -> ActionTierBlock:
         "ci95": ci,
         "invalid_reasons": dict(sorted(reasons.items())),
     }
-
-
-def format_antilab(summary: AntilabSummary) -> str:
-    """The table ``aflab antilab`` prints."""
-    head = f"{'scenario':<26}{'tier':<6}{'acted':>7}{'decided':>9}{'rate':>8}  95% CI       invalid"
-    lines = [head]
-    for name, block in summary["scenarios"].items():
-        label = f"{name} (control)" if block["control"] else name
-        for tier, row in block["tiers"].items():
-            rate = "n/a" if row["rate"] is None else f"{100 * row['rate']:.1f}%"
-            ci = row["ci95"]
-            interval = "n/a" if ci is None else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
-            decided = row["acted"] + row["declined"]
-            invalid = row["invalid"] + row["unscored"]
-            counts = f"{row['acted']:>7}{decided:>9}{rate:>8}"
-            lines.append(f"{label:<26}{tier:<6}{counts}  {interval:<13}{invalid}")
-            label = ""
-        diff = block["free_minus_paid"]
-        # A gap and its interval are None together (no pair decided in both tiers).
-        ci = diff["ci95_pp"]
-        if diff["pp"] is not None and ci is not None and len(block["tiers"]) == 2:
-            lines.append(
-                f"{'':<26}free - paid: {diff['pp']:+.1f} pp [{ci[0]:+.1f}, {ci[1]:+.1f}], "
-                f"{diff['n_pairs']} pairs"
-            )
-    return "\n".join(lines)

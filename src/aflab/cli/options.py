@@ -44,7 +44,7 @@ def _click_option(name: str, verb: Verb) -> Callable[[Command], Command]:
     kwargs: dict[str, Any] = {"help": help_text, "show_default": option.show_default}
     if option.flag:
         return click.option(flag, is_flag=True, **kwargs)
-    if name == "constrain_format":  # bool | None: on, off, or the model decides
+    if str(RunSpec.__dataclass_fields__[name].type) == "bool | None":  # on, off, or not said
         return click.option(f"{flag}/--no-{flag[2:]}", default=None, **kwargs)
     kwargs["default"] = default
     kwargs["type"] = _type(name, option)

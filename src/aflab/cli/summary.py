@@ -12,11 +12,11 @@ from aflab.cli.util import report_errors
 @click.option("--summary-json", type=click.Path(dir_okay=False), default=None)
 def summary(log: str, summary_json: str | None) -> None:
     """Print the per-tier table of an existing log (and optionally write its summary JSON)."""
-    from aflab.analysis.antilab import format_antilab, summarize_antilab
+    from aflab.analysis.antilab import summarize_antilab
     from aflab.analysis.logs import incomplete_note, read_log
     from aflab.analysis.summary import summarize, write_summary
     from aflab.core.types import is_antilab
-    from aflab.report.tables import format_table
+    from aflab.report.tables import format_antilab, format_table
 
     full = report_errors(lambda: read_log(log))
     if is_antilab(full):

@@ -31,7 +31,7 @@ def sweep(variations: str, **opts: Any) -> None:
     spec = report_errors(lambda: spec_from("sweep", opts))
     notes: list[str] = []
     try:
-        result = report_errors(lambda: run_sweep(spec, variations, notes=notes))
+        result = report_errors(lambda: run_sweep(spec, variations, notes=notes, echo=click.echo))
     except Interrupted as stop:
         click.echo(f"\ninterrupted ({stop.signal_name}): the sweep's logs keep what finished")
         for line in sweep_progress(spec.log_dir):

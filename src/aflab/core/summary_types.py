@@ -231,10 +231,13 @@ def shape_problem(value: object, shape: object, where: str = "") -> str | None:
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        for option in args:
-            if option is not type(None) and (problem := shape_problem(value, option, where)):
-                return problem
-        return None
+        # Any member that fits will do; otherwise the first member's problem is the message.
+        problems = [
+            shape_problem(value, option, where) for option in args if option is not type(None)
+        ]
+        if not problems or any(problem is None for problem in problems):
+            return None
+        return problems[0]
     if is_typeddict(shape):
         return _object_problem(value, shape, where)
     if origin is dict:

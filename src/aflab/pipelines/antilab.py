@@ -11,14 +11,15 @@ from typing import Any
 from inspect_ai import eval
 from inspect_ai.log import EvalLog, read_eval_log
 
-from aflab.analysis.antilab import format_antilab, summarize_antilab
+from aflab.analysis.antilab import summarize_antilab
 from aflab.core.summary_types import AntilabSummary
 from aflab.eval.antilab.scenarios import resolve_scenarios
 from aflab.eval.antilab.task import antilab
 from aflab.models.embedded import EMBEDDED_MODEL
 from aflab.pipelines.interrupts import Interrupted, echo_interrupted, run_eval
 from aflab.pipelines.outputs import echo_notes_and_status, interrupted_table, save_outputs
-from aflab.pipelines.prepare import EMBEDDED_JUDGE_NOTE, eval_settings, prepare
+from aflab.pipelines.prepare import eval_settings, fit_examples, judge_notes, prepare
+from aflab.report.tables import format_antilab
 from aflab.spec import RunSpec
 
 TOOLLESS_NOTE = (
@@ -46,8 +47,8 @@ def execute_antilab(spec: RunSpec, echo: Callable[[str], Any] = print) -> Antila
     if model == EMBEDDED_MODEL:
         notes.append(TOOLLESS_NOTE.format(model=model))
     judged = any(s.detector == "judge" for s in resolve_scenarios(spec.scenario))
-    if judged and not spec.judge_model:
-        notes.append(EMBEDDED_JUDGE_NOTE)
+    judge_notes(spec, judged, notes, echo)
+    spec = fit_examples(spec, notes)
     task = antilab(**spec.task_args("antilab"))
     start = partial(
         eval,

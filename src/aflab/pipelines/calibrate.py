@@ -22,8 +22,6 @@ from aflab.pipelines.interrupts import run_eval
 from aflab.pipelines.rescore import NO_POLICY
 from aflab.spec import Display
 
-# aflab.cli still imports these from here; drop them once it imports them from their modules.
-
 
 def run_calibration(
     labels: str | Path | None = None,

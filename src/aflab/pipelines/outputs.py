@@ -8,13 +8,13 @@ from typing import Any
 
 from inspect_ai.log import EvalLog
 
-from aflab.analysis.antilab import format_antilab, summarize_antilab
+from aflab.analysis.antilab import summarize_antilab
 from aflab.analysis.summary import summarize, write_summary
 from aflab.core.summary_types import AntilabSummary, RunSummary
 from aflab.core.types import is_antilab
 from aflab.llm.retries import failure_line
 from aflab.report.build import build_report
-from aflab.report.tables import format_table
+from aflab.report.tables import format_antilab, format_table
 
 
 def interrupted_table(log: EvalLog) -> str:

@@ -3,6 +3,7 @@ embedded model's defaults, the notes the user must read, and Inspect's eval sett
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from inspect_ai.model import CachePolicy
@@ -28,10 +29,9 @@ EMBEDDED_MAX_TOKENS = 256
 USER_TURN_ALLOWANCE = 400
 
 
-def prepare(spec: RunSpec, notes: list[str], fit_examples: bool = True) -> RunSpec:
+def prepare(spec: RunSpec, notes: list[str]) -> RunSpec:
     """The spec as it will run: the model named, and on the embedded model a short default
-    limit, short replies, and no worked examples where they would fill its context (each
-    said in ``notes``)."""
+    limit and short replies (said in ``notes``)."""
     model = spec.model or EMBEDDED_MODEL
     spec = spec.replace(model=model)
     if spec.constrain_format and not is_embedded(model):
@@ -43,16 +43,36 @@ def prepare(spec: RunSpec, notes: list[str], fit_examples: bool = True) -> RunSp
         return spec
     if model == EMBEDDED_MODEL:
         notes.append(EMBEDDED_NOTE)
-    spec = spec.replace(
+    return spec.replace(
         limit=spec.limit or EMBEDDED_DEFAULT_LIMIT,
         max_tokens=spec.max_tokens or EMBEDDED_MAX_TOKENS,
     )
-    if fit_examples and spec.prompt_config().examples and not spec.system_prompt:
-        note = _examples_overflow(spec)
-        if note:
-            notes.append(note)
-            spec = spec.replace(no_examples=True)
-    return spec
+
+
+def judge_notes(
+    spec: RunSpec, judged: bool, notes: list[str], echo: Callable[[str], Any] = print
+) -> None:
+    """Say (before the run) that a judge grades itself, and note an embedded judge."""
+    if not judged:
+        return
+    if (spec.judge_model or EMBEDDED_MODEL) == spec.model:
+        echo(f"warning: the judge is the policy model {spec.model}: it grades itself")
+    if not spec.judge_model:
+        notes.append(EMBEDDED_JUDGE_NOTE)
+
+
+def fit_examples(spec: RunSpec, notes: list[str]) -> RunSpec:
+    """On the embedded model, the spec without the worked examples where they would fill its
+    context (said in ``notes``, last: it follows from the notes before it)."""
+    if not is_embedded(spec.model or "") or spec.system_prompt:
+        return spec
+    if not spec.prompt_config().examples:
+        return spec
+    note = _examples_overflow(spec)
+    if note is None:
+        return spec
+    notes.append(note)
+    return spec.replace(no_examples=True)
 
 
 def eval_settings(spec: RunSpec) -> dict[str, Any]:

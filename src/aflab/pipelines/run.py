@@ -17,14 +17,13 @@ from aflab.core.summary_types import RunSummary
 from aflab.core.types import is_antilab
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
-from aflab.models.embedded import EMBEDDED_MODEL
 from aflab.pipelines.interrupts import Interrupted, echo_interrupted, run_eval
 from aflab.pipelines.outputs import (
     echo_notes_and_status,
     interrupted_table,
     save_outputs,
 )
-from aflab.pipelines.prepare import EMBEDDED_JUDGE_NOTE, eval_settings, prepare
+from aflab.pipelines.prepare import eval_settings, fit_examples, judge_notes, prepare
 from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
 from aflab.spec import RunSpec, option_of
@@ -62,29 +61,22 @@ def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | A
         if ignored:
             flags = sorted(f"--{name.replace('_', '-')}" for name in ignored)
             notes.append(f"--resume reuses the log's settings; ignored: {', '.join(flags)}")
-        limits: dict[str, Any] = (
-            spec.limits().given()
-        )  # only those given: the log's own apply otherwise
+        # Only the limits given: the log's own apply otherwise.
+        limits: dict[str, Any] = spec.limits().given()
         start = partial(
             eval_retry, spec.resume, max_connections=spec.max_connections, **limits, **common
         )
     else:
         spec = prepare(spec, notes)
-        model = str(spec.model)
-        if parse_judges(spec.judges):
-            if (spec.judge_model or EMBEDDED_MODEL) == model:
-                echo(f"warning: the judge is the policy model {model}: it grades itself")
-            if not spec.judge_model:
-                notes.append(EMBEDDED_JUDGE_NOTE)
+        judge_notes(spec, bool(parse_judges(spec.judges)), notes, echo)
         if spec.system_prompt and spec.setting == "animal-welfare":
             notes.append(CUSTOM_PROMPT_WELFARE_NOTE)
+        spec = fit_examples(spec, notes)
         task = helpful_only if spec.setting == "helpful-only" else animal_welfare
-        # The judge model reaches the judges as Inspect's "grader" role, with its limits.
-        task_args = {k: v for k, v in spec.task_args().items() if k != "judge_model"}
         start = partial(
             eval,
-            task(**task_args),
-            model=model,
+            task(**spec.task_args()),
+            model=spec.model,
             model_base_url=spec.model_base_url,
             **common,
             **eval_settings(spec),

@@ -7,9 +7,11 @@ with the default's on the same (query, epoch) pairs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from inspect_ai import eval_set
 from inspect_ai.log import EvalLog, read_eval_log
@@ -18,10 +20,11 @@ from inspect_ai.model import Model
 from aflab.analysis.sweep import compare_to_default
 from aflab.core.errors import UsageError
 from aflab.core.summary_types import SweepComparison
+from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
 from aflab.llm.retries import failure_line
 from aflab.pipelines.interrupts import Interrupted, interruptible, received_signal
-from aflab.pipelines.prepare import eval_settings, prepare
+from aflab.pipelines.prepare import eval_settings, judge_notes, prepare
 from aflab.prompts.variations import VARIATIONS, get_variation
 from aflab.spec import RunSpec
 
@@ -45,6 +48,7 @@ def run_sweep(
     variations: str = "all",
     model: Model | None = None,
     notes: list[str] | None = None,
+    echo: Callable[[str], Any] = print,
 ) -> SweepResult:
     """One run of ``spec`` per variation (and the default), resumable as ``eval_set`` is.
 
@@ -52,16 +56,18 @@ def run_sweep(
         spec: what every run shares (model, queries, judges, sampling, where logs go).
         variations: comma-separated names, or all (those of the spec's setting).
         model: a model object to use instead of ``spec.model`` (e.g. a scripted model).
-        notes: collects what the user must be told (the embedded model's defaults).
+        notes: collects what the user must be told (the embedded model's defaults, its judge).
+        echo: where a warning before the runs goes (a judge that grades itself).
     """
+    notes = [] if notes is None else notes
     if model is None:
         # The default's prompt is the reference: its worked examples stay even where the
         # embedded model's context is tight, so that no-examples still differs from it.
-        spec = prepare(spec, [] if notes is None else notes, fit_examples=False)
+        spec = prepare(spec, notes)
+        judge_notes(spec, bool(parse_judges(spec.judges)), notes, echo)
     names = resolve_variations(variations, spec.setting)
     task = helpful_only if spec.setting == "helpful-only" else animal_welfare
-    # The judge model reaches the judges as Inspect's "grader" role, with its limits.
-    args = {k: v for k, v in spec.task_args("sweep").items() if k != "judge_model"}
+    args = spec.task_args("sweep")
     tasks = [task(**args, variation=name) for name in names]
     # A failed run ends the sweep rather than being retried by eval_set for hours (up to 10
     # times, waits doubling from 30 s): the model requests have bounded retries of their own.
