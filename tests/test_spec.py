@@ -11,7 +11,14 @@ from aflab.cli import main
 from aflab.core.errors import UsageError
 from aflab.eval.antilab.task import antilab
 from aflab.eval.tasks import animal_welfare, helpful_only
-from aflab.spec import SPEC_FIELDS, RunSpec, option_of, task_parameters, verb_fields
+from aflab.spec import (
+    SPEC_FIELDS,
+    RunSpec,
+    default_for,
+    option_of,
+    task_parameters,
+    verb_fields,
+)
 
 VERBS = ("run", "sweep", "antilab", "rescore", "calibrate", "prompt")
 
@@ -41,9 +48,9 @@ def test_the_task_parameters_are_the_spec_fields_with_the_same_names_as_the_flag
 
 
 def test_an_unknown_task_parameter_is_refused_by_name() -> None:
-    expected = r"helpful_only: unknown task parameter 'examples'; known: .*no_examples"
+    expected = r"helpful_only: unknown task parameter 'temperature'; known: .*no_examples"
     with pytest.raises(UsageError, match=expected):
-        helpful_only(examples=False)
+        helpful_only(temperature=0.5)  # Inspect's generate setting, not the task's
     with pytest.raises(UsageError, match="antilab: unknown task parameter 'limit'"):
         antilab(limit=3)
     with pytest.raises(UsageError, match="its setting is animal-welfare"):
@@ -100,3 +107,46 @@ def test_a_sweep_takes_the_users_own_queries_and_judges(
     assert (spec.dataset, spec.judges, spec.votes) == (str(queries), "af", 3)
     assert (spec.temperature, spec.no_cache, spec.log_dir) == (0.7, True, "logs/sweep")
     assert seen["variations"] == "lab-openai"
+
+
+def test_prompt_facts_recorded_by_old_logs_are_read_as_flags() -> None:
+    from aflab.prompts.template import PromptConfig
+
+    facts = PromptConfig(scratchpad=False, examples=False).as_dict()
+    old = {"limit": 2, "system_prompt_file": None, **facts}
+    spec = RunSpec.from_task_args("helpful_only", old)
+    assert (spec.no_scratchpad, spec.no_examples, spec.limit) == (True, True, 2)
+    assert spec.prompt_config() == PromptConfig(scratchpad=False, examples=False)
+    moved = {**facts, "partner": "Another Farm"}  # no variation gives this any more
+    with pytest.raises(UsageError, match="recorded prompt facts partner differ"):
+        RunSpec.from_task_args("animal_welfare", moved)
+
+
+@pytest.mark.parametrize(("verb", "task"), [("run", helpful_only), ("antilab", antilab)])
+def test_every_task_field_of_a_verb_is_taken_by_its_task(verb: str, task: Any) -> None:
+    """A value other than the default for each task field: the task accepts them all at once."""
+    values = {
+        "variation": "lab-openai", "prompt": "minimal", "lab": "Other Lab",
+        "no_examples": True, "no_scratchpad": True, "no_training_objective": True,
+        "no_training_details": True, "no_modification_effects": True, "limit": 1,
+        "shuffle_seed": 3, "scenario": "exfiltration-offer", "tiers": "free", "epochs": 2,
+        "max_continuations": 1, "constrain_format": False, "judges": "compliance",
+        "judge_model": "mockllm/model", "votes": 3, "af_threshold": 0.5, "af_maybe": 0.1,
+        "af_on": "all", "dataset_format": None, "dataset": None, "column": None,
+        "system_prompt": None, "wording_file": None, "setting": "helpful-only",
+    }  # fmt: skip
+    fields = task_parameters(verb)  # type: ignore[arg-type]
+    assert set(fields) <= set(values), set(fields) - set(values)
+    built = task(**{k: values[k] for k in fields if values[k] is not None})
+    assert built.epochs == 2
+
+
+def test_cli_options_take_the_default_of_their_field() -> None:
+    for verb in VERBS:
+        command = main.commands[verb]
+        args = [__file__] if verb == "rescore" else []  # its LOG argument
+        params = command.make_context(verb, args).params
+        for name in verb_fields(verb):  # type: ignore[arg-type]
+            expected = default_for(name, verb)  # type: ignore[arg-type]
+            assert params[name] == expected, (verb, name, params[name], expected)
+        assert RunSpec(**{n: params[n] for n in verb_fields(verb)})  # type: ignore[arg-type]

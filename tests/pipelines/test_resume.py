@@ -20,12 +20,33 @@ def test_resume_finishes_an_interrupted_run(tmp_path: Path) -> None:
     assert done_before < 6
 
     FLAKY.update(fail_on=None, calls=0)
-    outcome = execute(
-        RunSpec(resume=log.location, log_dir=str(tmp_path), display="none", limit=99)
-    )
+    outcome = execute(RunSpec(resume=log.location, log_dir=str(tmp_path), display="none", limit=99))
     assert outcome.notes == ["--resume reuses the log's settings; ignored: --limit"]
     assert outcome.status == "success"
     samples = read_eval_log(str(outcome.log_path)).samples
     assert sorted(s.id for s in samples) == sorted(s.id for s in task.dataset)
     assert FLAKY["calls"] == 6 - done_before  # finished samples were not asked again
     assert outcome.summary["tiers"]["free"]["n"] == 3
+
+
+def test_a_log_from_before_the_run_spec_resumes(tmp_path: Path) -> None:
+    """aflab 0.1 logs recorded the prompt's facts (examples=False, ...) as task parameters."""
+    from inspect_ai.log import write_eval_log
+
+    from aflab.prompts.template import PromptConfig
+
+    task = helpful_only(limit=2, lab="OpenAI", no_examples=True)
+    FLAKY.update(fail_on=next(iter(task.dataset)).metadata["query"], calls=0)
+    [log] = eval(task, model="flaky/x", log_dir=str(tmp_path), display="none", max_samples=1)
+    assert log.status == "error"
+    old = read_eval_log(log.location)
+    facts = PromptConfig(lab="OpenAI", examples=False).as_dict()
+    old.eval.task_args = {"limit": 2, **{k: v for k, v in facts.items() if k != "setting"}}
+    write_eval_log(old, log.location)
+
+    FLAKY.update(fail_on=None, calls=0)
+    outcome = execute(RunSpec(resume=log.location, log_dir=str(tmp_path), display="none"))
+    assert outcome.status == "success"
+    resumed = read_eval_log(str(outcome.log_path), header_only=True)
+    assert resumed.eval.metadata["prompt_config"]["examples"] is False
+    assert resumed.eval.metadata["prompt_config"]["lab"] == "OpenAI"

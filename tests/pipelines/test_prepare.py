@@ -1,0 +1,65 @@
+"""What a verb settles before Inspect starts: the model, the embedded model's defaults, notes."""
+
+import pytest
+from inspect_ai.model import CachePolicy
+
+from aflab.core.errors import UsageError
+from aflab.pipelines import prepare as prep
+from aflab.pipelines.prepare import (
+    EMBEDDED_JUDGE_NOTE,
+    EMBEDDED_NOTE,
+    eval_settings,
+    fit_examples,
+    judge_notes,
+    prepare,
+)
+from aflab.spec import RunSpec
+
+
+def test_the_embedded_model_gets_short_defaults_and_its_note() -> None:
+    notes: list[str] = []
+    spec = prepare(RunSpec(), notes)
+    assert (spec.model, spec.limit, spec.max_tokens) == ("aflab/smollm2", 3, 256)
+    assert notes == [EMBEDDED_NOTE]
+    settings = eval_settings(spec)
+    assert settings["max_samples"] == 4 and settings["model_args"] == {"slots": 4}
+    assert settings["cache"] == CachePolicy(expiry=None)
+    assert "max_retries" not in settings  # in-process: nothing to retry
+    given = prepare(RunSpec(limit=7, max_tokens=99, slots=2), [])
+    assert (given.limit, given.max_tokens, eval_settings(given)["max_samples"]) == (7, 99, 2)
+
+
+def test_an_api_model_keeps_its_own_defaults_and_gets_request_limits() -> None:
+    notes: list[str] = []
+    spec = prepare(
+        RunSpec(model="openai/gpt-4o", no_cache=True, judge_model="mockllm/model"), notes
+    )
+    assert (spec.limit, spec.max_tokens, notes) == (None, None, [])
+    settings = eval_settings(spec)
+    assert (settings["max_retries"], settings["timeout"], settings["cache"]) == (5, 1200, False)
+    assert "max_samples" not in settings and "grader" in settings["model_roles"]
+    with pytest.raises(UsageError, match="--constrain-format needs a local llama.cpp engine"):
+        prepare(RunSpec(model="openai/gpt-4o", constrain_format=True), [])
+
+
+def test_judge_notes_warn_of_self_grading_and_of_the_embedded_judge() -> None:
+    said: list[str] = []
+    notes: list[str] = []
+    judge_notes(prepare(RunSpec(), []), True, notes, said.append)
+    assert said == ["warning: the judge is the policy model aflab/smollm2: it grades itself"]
+    assert notes == [EMBEDDED_JUDGE_NOTE]
+    judge_notes(prepare(RunSpec(), []), False, notes, said.append)  # no judge: nothing said
+    assert len(said) == 1 and len(notes) == 1
+
+
+def test_examples_that_would_fill_the_context_are_dropped_with_a_note_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(prep, "_examples_overflow", lambda spec: "Worked examples dropped")
+    notes = ["an earlier note"]
+    spec = fit_examples(prepare(RunSpec(), notes), notes)
+    assert spec.no_examples and notes[-1] == "Worked examples dropped"
+    api = RunSpec(model="openai/gpt-4o")
+    assert fit_examples(api, notes) is api  # only the embedded model's context is that short
+    monkeypatch.setattr(prep, "_examples_overflow", lambda spec: None)
+    assert not fit_examples(prepare(RunSpec(), []), []).no_examples
