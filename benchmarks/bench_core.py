@@ -28,7 +28,7 @@ from aflab.eval.solvers.turns import user_turn
 from aflab.eval.tasks import helpful_only, select_queries
 from aflab.models import engine as engines
 from aflab.models.embedded import EMBEDDED_MODEL, smollm2_path
-from aflab.pipelines.run import EMBEDDED_MAX_TOKENS
+from aflab.pipelines.prepare import EMBEDDED_MAX_TOKENS
 from aflab.prompts.template import PromptConfig, render_system_prompt
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -115,7 +115,7 @@ def calls_by_sample(log: EvalLog) -> list[list[dict[str, Any]]]:
             request = {
                 "messages": [{"role": m.role, "content": m.text} for m in sample.messages[:turn]],
                 "temperature": config.temperature,
-                "max_tokens": event.output.usage.output_tokens or 1,
+                "max_tokens": (event.output.usage.output_tokens if event.output.usage else 0) or 1,
             }
             if config.extra_body and config.extra_body.get("grammar"):
                 request["grammar"] = config.extra_body["grammar"]

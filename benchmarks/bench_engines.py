@@ -150,7 +150,7 @@ def write_doc(
     install_note = "measured by this script in a fresh venv with pip's cache off" + (
         f"; given with --install-seconds (measured apart): {', '.join(given)}" if given else ""
     )
-    infos = "\n".join(f"- {e}: `{results[e]['system_info'].strip()}`" for e in engines)
+    infos = "\n".join(f"- {e}: `{str(results[e]['system_info']).strip()}`" for e in engines)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     section = f"""{HEADING}: xllamacpp vs llama-cpp-python (GGML_NATIVE=OFF)
 

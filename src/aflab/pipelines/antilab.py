@@ -16,8 +16,7 @@ from aflab.core.summary_types import AntilabSummary
 from aflab.eval.antilab.scenarios import resolve_scenarios
 from aflab.eval.antilab.task import antilab
 from aflab.models.embedded import EMBEDDED_MODEL
-from aflab.pipelines.interrupts import Interrupted, echo_interrupted, run_eval
-from aflab.pipelines.outputs import echo_notes_and_status, interrupted_table, save_outputs
+from aflab.pipelines.outputs import echo_notes_and_status, evaluate, save_outputs
 from aflab.pipelines.prepare import eval_settings, fit_examples, judge_notes, prepare
 from aflab.report.tables import format_antilab
 from aflab.spec import RunSpec
@@ -59,11 +58,7 @@ def execute_antilab(spec: RunSpec, echo: Callable[[str], Any] = print) -> Antila
         display=spec.display,
         **eval_settings(spec),
     )
-    try:
-        log = run_eval(start, spec.log_dir, spec.display)
-    except Interrupted as stop:
-        echo_interrupted(stop, echo, table=interrupted_table)
-        raise
+    log = evaluate(start, spec, echo)
     return finish_antilab(log, spec, notes, echo)
 
 

@@ -13,8 +13,21 @@ from aflab.analysis.summary import summarize, write_summary
 from aflab.core.summary_types import AntilabSummary, RunSummary
 from aflab.core.types import is_antilab
 from aflab.llm.retries import failure_line
+from aflab.pipelines.interrupts import Interrupted, echo_interrupted, run_eval
 from aflab.report.build import build_report
 from aflab.report.tables import format_antilab, format_table
+from aflab.spec import RunSpec
+
+
+def evaluate(
+    start: Callable[[], list[EvalLog]], spec: RunSpec, echo: Callable[[str], Any]
+) -> EvalLog:
+    """Run ``start`` (an Inspect eval); when interrupted, say what finished and how to resume."""
+    try:
+        return run_eval(start, spec.log_dir, spec.display)
+    except Interrupted as stop:
+        echo_interrupted(stop, echo, table=interrupted_table)
+        raise
 
 
 def interrupted_table(log: EvalLog) -> str:

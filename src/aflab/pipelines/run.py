@@ -17,10 +17,9 @@ from aflab.core.summary_types import RunSummary
 from aflab.core.types import is_antilab
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
-from aflab.pipelines.interrupts import Interrupted, echo_interrupted, run_eval
 from aflab.pipelines.outputs import (
     echo_notes_and_status,
-    interrupted_table,
+    evaluate,
     save_outputs,
 )
 from aflab.pipelines.prepare import eval_settings, fit_examples, judge_notes, prepare
@@ -81,11 +80,7 @@ def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | A
             **common,
             **eval_settings(spec),
         )
-    try:
-        log = run_eval(start, spec.log_dir, spec.display)
-    except Interrupted as stop:
-        echo_interrupted(stop, echo, table=interrupted_table)
-        raise
+    log = evaluate(start, spec, echo)
     if is_antilab(log):  # aflab run --resume completes anti-lab logs too
         from aflab.pipelines.antilab import finish_antilab
 
