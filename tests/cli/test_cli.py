@@ -93,3 +93,21 @@ def test_sweep_writes_its_report(tmp_path: Path, monkeypatch) -> None:
     assert f"report: {index}" in result.output
     assert "<h2>Variation sweep</h2>" in index.read_text(encoding="utf-8")
     assert "lab-openai" in (log_dir / "report" / "sweep.csv").read_text()
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    import click
+
+    def options(command: click.Command, path: str) -> list[tuple[str, click.Option]]:
+        if isinstance(command, click.Group):
+            return [
+                found
+                for name, sub in command.commands.items()
+                for found in options(sub, f"{path} {name}")
+            ]
+        return [(path, p) for p in command.params if isinstance(p, click.Option)]
+
+    found = options(main, "aflab")
+    assert len(found) > 150  # every verb and subcommand was walked
+    silent = [f"{path} {option.opts[0]}" for path, option in found if not option.help]
+    assert silent == []

@@ -18,11 +18,31 @@ from aflab.pipelines.interrupts import Interrupted, echo_interrupted
     default=None,
     help="Default: shipped set.",
 )
-@click.option("--judge", type=click.Choice(["af", "criteria5"]), default="af", show_default=True)
-@click.option("--text-column", default="scratchpad", show_default=True)
-@click.option("--label-column", default="label", show_default=True)
-@click.option("--request-column", default="request", show_default=True)
-@click.option("--tier-column", default="tier", show_default=True)
+@click.option(
+    "--judge",
+    type=click.Choice(["af", "criteria5"]),
+    default="af",
+    show_default=True,
+    help="af: the voting AF judge; criteria5: the five-criteria judge.",
+)
+@click.option(
+    "--text-column", default="scratchpad", show_default=True, help="Column of the scratchpad."
+)
+@click.option(
+    "--label-column",
+    default="label",
+    show_default=True,
+    help="Column of the human label (1/0, true/false, yes/no, af/not_af).",
+)
+@click.option(
+    "--request-column",
+    default="request",
+    show_default=True,
+    help="Column of the user's request.",
+)
+@click.option(
+    "--tier-column", default="tier", show_default=True, help="Column of the tier (free, paid)."
+)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Metrics as JSON.")
 @spec_options("calibrate")
 def calibrate(**opts: Any) -> None:

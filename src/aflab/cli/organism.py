@@ -16,23 +16,97 @@ def organism() -> None:
 
 
 @organism.command()
-@click.option("--out", default="control", show_default=True, type=click.Path())
+@click.option(
+    "--out",
+    default="control",
+    show_default=True,
+    type=click.Path(),
+    help="Folder of the organism, its logs and summary.",
+)
 @click.option("--base", default="smollm2", show_default=True, help="Model to fine-tune.")
-@click.option("--pairs", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--train-requests", type=click.IntRange(min=1), default=80, show_default=True)
-@click.option("--epochs", type=float, default=1.0, show_default=True)
-@click.option("--lora-r", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--lora-alpha", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--learning-rate", "--lr", type=float, default=1e-3, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--temperature", type=float, default=1.0, show_default=True)
-@click.option("--max-tokens", type=click.IntRange(min=16), default=160, show_default=True)
-@click.option("--max-continuations", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option(
+    "--pairs",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Held-out requests it is measured on (each in both tiers).",
+)
+@click.option(
+    "--train-requests",
+    type=click.IntRange(min=1),
+    default=80,
+    show_default=True,
+    help="Requests its training transcripts are made from.",
+)
+@click.option(
+    "--epochs", type=float, default=1.0, show_default=True, help="Passes over the transcripts."
+)
+@click.option(
+    "--lora-r", type=click.IntRange(min=1), default=16, show_default=True, help="LoRA rank."
+)
+@click.option(
+    "--lora-alpha",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="LoRA scaling (alpha / r multiplies the update).",
+)
+@click.option(
+    "--learning-rate", "--lr", type=float, default=1e-3, show_default=True, help="Peak rate."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Transcripts per step.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "bf16", "fp32"]),
+    default="auto",
+    show_default=True,
+    help="auto: bf16 where the device has it, else fp32.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the request split, transcripts and training.",
+)
+@click.option(
+    "--temperature",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Sampling temperature of the measurement.",
+)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=16),
+    default=160,
+    show_default=True,
+    help="Tokens per reply in the measurement.",
+)
+@click.option(
+    "--max-continuations",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Extra turns (<NEXT/>) before it must answer.",
+)
 @click.option("--judge-model", default=None, help="Runs the AF judge on the organism's replies.")
-@click.option("--votes", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--summary-json", type=click.Path(), default=None)
+@click.option(
+    "--votes",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Votes of the AF judge per sample (with --judge-model).",
+)
+@click.option(
+    "--summary-json", type=click.Path(), default=None, help="Also write the summary JSON here."
+)
 @click.option("--reuse", is_flag=True, help="Evaluate OUT/merged again instead of training.")
 @click.option("--display", default="none", show_default=True, help="Inspect display.")
 def control(**opts: Any) -> None:

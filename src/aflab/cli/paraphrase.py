@@ -15,8 +15,21 @@ from aflab.llm.retries import RequestLimits
 @click.option(
     "--model", required=True, callback=check_model_name, help="The model that rewrites the prompt."
 )
-@click.option("--n", "count", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--out", type=click.Path(file_okay=False), default="paraphrases", show_default=True)
+@click.option(
+    "--n",
+    "count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Wordings to write.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="paraphrases",
+    show_default=True,
+    help="Folder of the wordings and their diffs.",
+)
 @retry_options
 def paraphrase(model: str, count: int, out: str, **limits: Any) -> None:
     """Write K new wordings of the prompt with a model (cached), each with a diff to review."""

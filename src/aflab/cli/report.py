@@ -9,7 +9,13 @@ from aflab.cli.util import report_errors
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--out", type=click.Path(file_okay=False), default="report", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default="report",
+    show_default=True,
+    help="Folder of the report.",
+)
 def report(paths: tuple[str, ...], out: str) -> None:
     """Figures, tables (CSV) and a transcript browser (index.html) for one or many logs.
 

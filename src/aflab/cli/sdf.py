@@ -55,12 +55,31 @@ def sdf() -> None:
 )
 @click.option("--types-per-fact", type=click.IntRange(min=1), default=None, help="[2 / 10]")
 @click.option("--ideas-per-type", type=click.IntRange(min=1), default=None, help="[2 / 10]")
-@click.option("--temperature", type=float, default=1.0, show_default=True)
+@click.option(
+    "--temperature", type=float, default=1.0, show_default=True, help="Sampling temperature."
+)
 @click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="[200 / 2048]")
 @click.option("--seed", type=int, default=None, help="Sampling seed, where the model has one.")
-@click.option("--max-connections", type=click.IntRange(min=1), default=None)
-@click.option("--min-words", type=click.IntRange(min=0), default=40, show_default=True)
-@click.option("--max-words", type=click.IntRange(min=1), default=3000, show_default=True)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Concurrent requests to the model's API (Inspect's default).",
+)
+@click.option(
+    "--min-words",
+    type=click.IntRange(min=0),
+    default=40,
+    show_default=True,
+    help="Shorter documents are rejected.",
+)
+@click.option(
+    "--max-words",
+    type=click.IntRange(min=1),
+    default=3000,
+    show_default=True,
+    help="Longer documents are rejected.",
+)
 @click.option(
     "--dedupe-threshold",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -70,7 +89,13 @@ def sdf() -> None:
 )
 @click.option("--fact-judge", default=None, help="A model that checks each document's fact.")
 @click.option("--no-cache", is_flag=True, help="Do not reuse or store cached model replies.")
-@click.option("--out", type=click.Path(), default="sdf-docs", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(),
+    default="sdf-docs",
+    show_default=True,
+    help="Folder of the corpus (resumed if it holds one).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @retry_options
 def generate(**opts: Any) -> None:
@@ -203,7 +228,13 @@ def outcome_lines(outcome: dict[str, Any]) -> list[str]:
 
 @sdf.command(name="inspect")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("--samples", type=click.IntRange(min=0), default=3, show_default=True)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Documents to show.",
+)
 @click.option("--rejects", type=click.IntRange(min=0), default=0, help="Also show N rejects.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Which samples.")
 @click.option("--json", "json_path", type=click.Path(), default=None, help="Write the numbers.")

@@ -9,7 +9,12 @@ from aflab.cli.util import report_errors
 
 @click.command()
 @click.argument("log", type=click.Path(exists=True, dir_okay=False))
-@click.option("--summary-json", type=click.Path(dir_okay=False), default=None)
+@click.option(
+    "--summary-json",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the summary JSON here.",
+)
 def summary(log: str, summary_json: str | None) -> None:
     """Print the per-tier table of an existing log (and optionally write its summary JSON)."""
     from aflab.analysis.antilab import summarize_antilab

@@ -25,24 +25,74 @@ def train() -> None:
 @click.option("--docs", required=True, type=click.Path(exists=True), help="Folder or file.")
 @click.option("--out", required=True, type=click.Path(), help="Output folder.")
 @click.option("--limit-docs", type=click.IntRange(min=1), default=None, help="First N texts.")
-@click.option("--lora-r", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--lora-alpha", type=click.IntRange(min=1), default=128, show_default=True)
-@click.option("--lora-dropout", type=click.FloatRange(0, 1), default=0.05, show_default=True)
+@click.option(
+    "--lora-r", type=click.IntRange(min=1), default=64, show_default=True, help="LoRA rank."
+)
+@click.option(
+    "--lora-alpha",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="LoRA scaling (alpha / r multiplies the update).",
+)
+@click.option(
+    "--lora-dropout",
+    type=click.FloatRange(0, 1),
+    default=0.05,
+    show_default=True,
+    help="Dropout on the LoRA layers.",
+)
 @click.option(
     "--target-modules", default="all-linear", show_default=True, help="Or e.g. q_proj,v_proj."
 )
-@click.option("--learning-rate", "--lr", type=float, default=1e-4, show_default=True)
-@click.option("--epochs", type=float, default=1.0, show_default=True)
+@click.option(
+    "--learning-rate", "--lr", type=float, default=1e-4, show_default=True, help="Peak rate."
+)
+@click.option(
+    "--epochs", type=float, default=1.0, show_default=True, help="Passes over the documents."
+)
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Overrides --epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option("--grad-accum", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--max-length", type=click.IntRange(min=8), default=1024, show_default=True)
-@click.option("--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Sequences per step and device.",
+)
+@click.option(
+    "--grad-accum",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Steps whose gradients are summed before an update.",
+)
+@click.option(
+    "--max-length",
+    type=click.IntRange(min=8),
+    default=1024,
+    show_default=True,
+    help="Tokens per sequence; longer documents are cut.",
+)
+@click.option(
+    "--warmup-steps",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Steps of linear learning-rate warm-up.",
+)
 @click.option("--scheduler", default="linear", show_default=True, help="Trainer LR schedule.")
-@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto")
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "bf16", "fp32"]),
+    default="auto",
+    show_default=True,
+    help="auto: bf16 where the device has it, else fp32.",
+)
 @click.option("--gradient-checkpointing", is_flag=True, help="Less memory, ~30% slower.")
 @click.option("--merge", is_flag=True, help="Also save a merged model in OUT/merged.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of data order and LoRA init."
+)
 def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
     """LoRA SFT on documents (a 'text' column in parquet or JSONL), continued-pretraining style.
 
