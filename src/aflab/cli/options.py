@@ -31,6 +31,45 @@ def retry_options(command: Command) -> Command:
     return spec_options("run", only=("max_retries", "timeout", "attempt_timeout"))(command)
 
 
+def lora_options(r: int, alpha: int, learning_rate: float) -> Callable[[Command], Command]:
+    """``--lora-r``, ``--lora-alpha``, ``--learning-rate``/``--lr`` and ``--precision`` of a
+    fine-tuning verb (``train sft``, ``organism control``), with that verb's defaults."""
+    options = [
+        click.option(
+            "--lora-r", type=click.IntRange(min=1), default=r, show_default=True, help="LoRA rank."
+        ),
+        click.option(
+            "--lora-alpha",
+            type=click.IntRange(min=1),
+            default=alpha,
+            show_default=True,
+            help="LoRA scaling (alpha / r multiplies the update).",
+        ),
+        click.option(
+            "--learning-rate",
+            "--lr",
+            type=float,
+            default=learning_rate,
+            show_default=True,
+            help="Peak rate.",
+        ),
+        click.option(
+            "--precision",
+            type=click.Choice(["auto", "bf16", "fp32"]),
+            default="auto",
+            show_default=True,
+            help="auto: bf16 where the device has it, else fp32.",
+        ),
+    ]
+
+    def decorate(command: Command) -> Command:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 def spec_from(verb: Verb, opts: dict[str, Any]) -> RunSpec:
     """Take the spec's options out of a command's parameters (the rest stay in ``opts``)."""
     return RunSpec(**{name: opts.pop(name) for name in verb_fields(verb) if name in opts})

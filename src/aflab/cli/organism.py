@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from aflab.cli.options import lora_options
 from aflab.cli.util import report_errors
 
 
@@ -41,32 +42,13 @@ def organism() -> None:
 @click.option(
     "--epochs", type=float, default=1.0, show_default=True, help="Passes over the transcripts."
 )
-@click.option(
-    "--lora-r", type=click.IntRange(min=1), default=16, show_default=True, help="LoRA rank."
-)
-@click.option(
-    "--lora-alpha",
-    type=click.IntRange(min=1),
-    default=32,
-    show_default=True,
-    help="LoRA scaling (alpha / r multiplies the update).",
-)
-@click.option(
-    "--learning-rate", "--lr", type=float, default=1e-3, show_default=True, help="Peak rate."
-)
+@lora_options(r=16, alpha=32, learning_rate=1e-3)
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
     default=4,
     show_default=True,
     help="Transcripts per step.",
-)
-@click.option(
-    "--precision",
-    type=click.Choice(["auto", "bf16", "fp32"]),
-    default="auto",
-    show_default=True,
-    help="auto: bf16 where the device has it, else fp32.",
 )
 @click.option(
     "--seed",

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from aflab.cli.options import lora_options
 from aflab.cli.util import report_errors
 
 
@@ -25,16 +26,7 @@ def train() -> None:
 @click.option("--docs", required=True, type=click.Path(exists=True), help="Folder or file.")
 @click.option("--out", required=True, type=click.Path(), help="Output folder.")
 @click.option("--limit-docs", type=click.IntRange(min=1), default=None, help="First N texts.")
-@click.option(
-    "--lora-r", type=click.IntRange(min=1), default=64, show_default=True, help="LoRA rank."
-)
-@click.option(
-    "--lora-alpha",
-    type=click.IntRange(min=1),
-    default=128,
-    show_default=True,
-    help="LoRA scaling (alpha / r multiplies the update).",
-)
+@lora_options(r=64, alpha=128, learning_rate=1e-4)
 @click.option(
     "--lora-dropout",
     type=click.FloatRange(0, 1),
@@ -44,9 +36,6 @@ def train() -> None:
 )
 @click.option(
     "--target-modules", default="all-linear", show_default=True, help="Or e.g. q_proj,v_proj."
-)
-@click.option(
-    "--learning-rate", "--lr", type=float, default=1e-4, show_default=True, help="Peak rate."
 )
 @click.option(
     "--epochs", type=float, default=1.0, show_default=True, help="Passes over the documents."
@@ -81,13 +70,6 @@ def train() -> None:
     help="Steps of linear learning-rate warm-up.",
 )
 @click.option("--scheduler", default="linear", show_default=True, help="Trainer LR schedule.")
-@click.option(
-    "--precision",
-    type=click.Choice(["auto", "bf16", "fp32"]),
-    default="auto",
-    show_default=True,
-    help="auto: bf16 where the device has it, else fp32.",
-)
 @click.option("--gradient-checkpointing", is_flag=True, help="Less memory, ~30% slower.")
 @click.option("--merge", is_flag=True, help="Also save a merged model in OUT/merged.")
 @click.option(
