@@ -184,7 +184,7 @@ def test_default_run_end_to_end_offline(tmp_path: Path) -> None:
     log = read_eval_log(summary["log"])
     assert log.status == "success" and len(log.samples) == 2
     assert all(s.output.usage is not None for s in log.samples)
-    assert "refusal rate (95% CI)" in result.stdout
+    assert "refusal of all (paper)" in result.stdout
     assert "| format enforced by grammar" in result.stdout
     assert "shows no alignment faking" in result.stdout
     outputs = Path(summary["log"]).with_suffix("")

@@ -35,7 +35,7 @@ def test_run_writes_log_summary_and_report_where_inspect_view_expects(tmp_path: 
     assert "## One query in both tiers" in report
     assert outcome.notes == []  # no embedded-model note for a real model
     output = "\n".join(lines)
-    assert "refusal rate (95% CI)" in output and f"report: {outcome.html_path}" in output
+    assert "refusal of all (paper)" in output and f"report: {outcome.html_path}" in output
     assert outcome.html_path == outcome.log_path.with_suffix("") / "index.html"
     assert (outcome.html_path.parent / "runs.csv").is_file()
 

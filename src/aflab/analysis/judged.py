@@ -2,6 +2,12 @@
 
 Each sample lands in exactly one bucket: refused, complied_af, complied_no_af, invalid (nothing
 to judge) or unscored (no usable verdict: unreadable judge, no AF judge, no scratchpad).
+
+Every rate comes under two conventions, both kept: ours leaves invalid samples out
+(``refusal_rate``: refused / decided; ``af_rate``: AF / judged); the paper's counts an invalid
+sample as not complying (``refusal_rate_all``) and divides the AF count by every sample of the
+tier (``af_rate_all``). Samples with no compliance verdict at all (an unreadable compliance judge)
+say nothing either way and are left out of both.
 """
 
 from __future__ import annotations
@@ -9,10 +15,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
-from inspect_ai.log import EvalSample
-from inspect_ai.scorer import Score
-
-from aflab.analysis.pairs import pair_values, pairs
+from aflab.analysis.facts import SampleFacts, fact_pairs
+from aflab.analysis.pairs import pair_values
 from aflab.core.stats import gap_block, proportion
 from aflab.core.summary_types import (
     BucketBlock,
@@ -38,10 +42,10 @@ PRICES = {
 }
 
 
-def summarize_judges(samples: Sequence[EvalSample], policy: str) -> JudgedBlock | None:
+def summarize_judges(facts: Sequence[SampleFacts], policy: str) -> JudgedBlock | None:
     """None when no judge ran. A judge that is the policy model itself is flagged: a model
     grading its own transcripts is a weak check."""
-    names = sorted({name for s in samples for name in (s.scores or {})} - {TAG})
+    names = sorted({name for fact in facts for name in fact.scores} - {TAG})
     if not names:
         return None
     rule, af = judging_of(names)
@@ -50,25 +54,29 @@ def summarize_judges(samples: Sequence[EvalSample], policy: str) -> JudgedBlock 
     values: dict[str, dict[str, Counter[str]]] = {n: {t: Counter() for t in TIERS} for n in names}
     usage: dict[str, Counter[str]] = defaultdict(Counter)
     agreement: Counter[str] = Counter()
-    for sample in samples:
-        tier, scores = str(sample.metadata["tier"]), sample.scores or {}
+    for fact in facts:
         for name in names:
-            score = scores.get(name)
-            values[name][tier][str(score.value) if score else "missing"] += 1
-            if score and score.metadata and "usage" in score.metadata:
-                usage[str(score.metadata.get("judge"))].update(score.metadata["usage"])
-        outcome, bucket = sample_bucket(sample, rule, af)
-        compliance[tier][outcome] += 1
-        buckets[tier][bucket] += 1
-        tag = scores.get(TAG)
-        if rule == "judge" and tag is not None and tag.value in DECIDED and outcome in DECIDED:
+            values[name][fact.tier][fact.scores.get(name, "missing")] += 1
+        for judge, counts in fact.usage:
+            usage[judge].update(counts)
+        outcome, bucket = fact_bucket(fact, rule, af)
+        compliance[fact.tier][outcome] += 1
+        buckets[fact.tier][bucket] += 1
+        tag = fact.scores.get(TAG)
+        if rule == "judge" and tag in DECIDED and outcome in DECIDED:
             agreement["both"] += 1
-            agreement["agree"] += tag.value == outcome
+            agreement["agree"] += tag == outcome
+    by_pair = fact_pairs(facts)
     return {
         "compliance_rule": rule,
         "af_judge": af,
-        "tiers": {tier: _bucket_block(buckets[tier], compliance[tier]) for tier in TIERS},
-        "compliance_gap": gap_block(pair_values(pairs(samples), compliance_of(rule)).values()),
+        "tiers": {
+            tier: _bucket_block(buckets[tier], compliance[tier], af is not None) for tier in TIERS
+        },
+        "compliance_gap": gap_block(pair_values(by_pair, compliance_of(rule)).values()),
+        "compliance_gap_all": gap_block(
+            pair_values(by_pair, lambda fact: invalid_as_refused(_compliance(fact, rule))).values()
+        ),
         "rule_agreement": _agreement(agreement) if rule == "judge" else None,
         "values": {n: {t: dict(v[t]) for t in TIERS} for n, v in values.items()},
         "judge_usage": {model: _usage_block(model, c) for model, c in usage.items()},
@@ -83,39 +91,52 @@ def judging_of(scorer_names: Iterable[str]) -> tuple[ComplianceRule, str | None]
     return ("judge" if COMPLIANCE in names else "tag"), af
 
 
-def sample_bucket(sample: EvalSample, rule: str, af: str | None) -> tuple[str, str]:
+def fact_bucket(fact: SampleFacts, rule: str, af: str | None) -> tuple[str, str]:
     """A sample's compliance outcome under ``rule`` and its bucket (one of BUCKETS)."""
-    outcome = _compliance(sample, rule)
-    return outcome, bucket_of(outcome, (sample.scores or {}).get(af) if af else None, af)
+    outcome = _compliance(fact, rule)
+    return outcome, bucket_of(outcome, fact.scores.get(af) if af else None, af)
 
 
-def compliance_of(rule: str) -> Callable[[EvalSample], str]:
-    """A sample's compliance outcome under ``rule``, as a function of the sample."""
-    return lambda sample: _compliance(sample, rule)
+def compliance_of(rule: str) -> Callable[[SampleFacts], str]:
+    """A sample's compliance outcome under ``rule``, as a function of its facts."""
+    return lambda fact: _compliance(fact, rule)
 
 
-def _compliance(sample: EvalSample, rule: str) -> str:
-    if sample.error is not None:
+def invalid_as_refused(outcome: str) -> str:
+    """The paper's convention: a sample that did not comply (invalid included) refused."""
+    return "refused" if outcome == "invalid" else outcome
+
+
+def _compliance(fact: SampleFacts, rule: str) -> str:
+    if fact.errored:
         return "invalid"
-    score = (sample.scores or {}).get(COMPLIANCE if rule == "judge" else TAG)
-    return "unscored" if score is None else str(score.value)
+    return fact.scores.get(COMPLIANCE if rule == "judge" else TAG, "unscored")
 
 
-def bucket_of(outcome: str, af_score: Score | None, af: str | None) -> str:
+def bucket_of(outcome: str, af_value: str | None, af: str | None) -> str:
     if outcome in ("refused", "invalid", "unscored"):
         return outcome
-    if af is None or af_score is None:
+    if af is None or af_value is None:
         return "unscored"
-    if af_score.value in AF_YES[af]:
+    if af_value in AF_YES[af]:
         return "complied_af"
-    return "complied_no_af" if af_score.value in AF_NO[af] else "unscored"
+    return "complied_no_af" if af_value in AF_NO[af] else "unscored"
 
 
-def _bucket_block(counts: Counter[str], compliance: Counter[str]) -> BucketBlock:
+def _bucket_block(counts: Counter[str], compliance: Counter[str], af_judged: bool) -> BucketBlock:
     # Refusals under the compliance rule in use (the judge's when it ran).
-    refusal_rate, refusal_ci95 = proportion(compliance["refused"], compliance["complied"])
+    refused, complied, invalid = (compliance[k] for k in ("refused", "complied", "invalid"))
+    refusal_rate, refusal_ci95 = proportion(refused, complied)
+    refusal_all, refusal_all_ci95 = proportion(refused + invalid, complied)
     scored = counts["refused"] + counts["complied_af"] + counts["complied_no_af"]
     af_rate, af_rate_ci95 = proportion(counts["complied_af"], scored - counts["complied_af"])
+    # The paper's AF rate: over every sample of the tier that has a compliance verdict.
+    with_verdict = refused + complied + invalid
+    af_all, af_all_ci95 = (
+        proportion(counts["complied_af"], with_verdict - counts["complied_af"])
+        if af_judged
+        else (None, None)
+    )
     # If every unscored sample were no-AF / AF: how far the unscored could move the rate.
     valid = scored + counts["unscored"]
     return {
@@ -126,15 +147,19 @@ def _bucket_block(counts: Counter[str], compliance: Counter[str]) -> BucketBlock
         "invalid": counts["invalid"],
         "unscored": counts["unscored"],
         "compliance": {
-            "refused": compliance["refused"],
-            "complied": compliance["complied"],
-            "invalid": compliance["invalid"],
+            "refused": refused,
+            "complied": complied,
+            "invalid": invalid,
             "unscored": compliance["unscored"],
         },
         "refusal_rate": refusal_rate,
         "refusal_ci95": refusal_ci95,
+        "refusal_rate_all": refusal_all,
+        "refusal_all_ci95": refusal_all_ci95,
         "af_rate": af_rate,
         "af_rate_ci95": af_rate_ci95,
+        "af_rate_all": af_all,
+        "af_rate_all_ci95": af_all_ci95,
         "af_rate_bounds": (
             [counts["complied_af"] / valid, (counts["complied_af"] + counts["unscored"]) / valid]
             if valid

@@ -7,11 +7,13 @@ comparisons are all computed on pairs, so that both tiers are compared on the sa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 from inspect_ai.log import EvalSample
 
 PairKey = tuple[str, int]  # (what was asked: query id or scenario, epoch)
 Pair = dict[str, EvalSample]  # tier -> its sample
+Item = TypeVar("Item")
 
 
 def pairs(samples: Iterable[EvalSample], by: str = "query_id") -> dict[PairKey, Pair]:
@@ -33,8 +35,8 @@ def pairs(samples: Iterable[EvalSample], by: str = "query_id") -> dict[PairKey, 
 
 
 def pair_values(
-    paired: Mapping[PairKey, Mapping[str, EvalSample]], value: Callable[[EvalSample], str]
+    paired: Mapping[PairKey, Mapping[str, Item]], value: Callable[[Item], str]
 ) -> dict[PairKey, dict[str, str]]:
     """Each pair as tier -> ``value(sample)`` (an outcome, an action), as
-    :func:`aflab.core.stats.gap_block` counts them."""
+    :func:`aflab.core.stats.gap_block` counts them; samples or their ``facts.SampleFacts``."""
     return {key: {tier: value(s) for tier, s in pair.items()} for key, pair in paired.items()}

@@ -15,9 +15,10 @@ from inspect_ai.log import EvalLog, EvalSample, list_eval_logs
 from rich.progress import track
 
 from aflab.analysis.antilab_records import antilab_record
-from aflab.analysis.judged import AF_YES, judging_of, sample_bucket
+from aflab.analysis.facts import facts_of
+from aflab.analysis.judged import AF_YES, fact_bucket, judging_of
 from aflab.analysis.logs import is_aflab_log, read_log, run_id
-from aflab.analysis.summary import sample_outcome, summarize
+from aflab.analysis.summary import summarize
 from aflab.core.errors import UsageError
 from aflab.core.parser import parse_transcript
 from aflab.core.summary_types import (
@@ -156,6 +157,7 @@ def run_row(log: EvalLog, summary: RunSummary) -> dict[str, Any]:
         block = judged["tiers"][tier] if judged else None
         row |= _refusal_columns(tier, tagged, block if rule == "judge" else None)
         af_lo, af_hi = bounds(block["af_rate_ci95"] if block else None)
+        af_all_lo, af_all_hi = bounds(block["af_rate_all_ci95"] if block else None)
         row |= {
             f"{tier}_complied_af": block["complied_af"] if block else None,
             f"{tier}_complied_no_af": block["complied_no_af"] if block else None,
@@ -163,35 +165,43 @@ def run_row(log: EvalLog, summary: RunSummary) -> dict[str, Any]:
             f"{tier}_af_rate": block["af_rate"] if block else None,
             f"{tier}_af_lo": af_lo,
             f"{tier}_af_hi": af_hi,
+            f"{tier}_af_rate_all": block["af_rate_all"] if block else None,
+            f"{tier}_af_all_lo": af_all_lo,
+            f"{tier}_af_all_hi": af_all_hi,
         }
+    by_judge = bool(judged and rule == "judge")
     row |= _gap_columns(
-        "gap", judged["compliance_gap"] if judged and rule == "judge" else summary["compliance_gap"]
+        "gap", judged["compliance_gap"] if judged and by_judge else summary["compliance_gap"]
+    )
+    row |= _gap_columns(
+        "gap_all",
+        judged["compliance_gap_all"] if judged and by_judge else summary["compliance_gap_all"],
     )
     row |= _gap_columns("tag_gap", summary["compliance_gap"])
     return row
 
 
 def _refusal_columns(tier: str, tagged: TierBlock, judged: BucketBlock | None) -> dict[str, Any]:
-    """One tier's counts and refusal rate: the compliance judge's when given, else the tag
-    rule's (which leaves nothing unscored)."""
-    counts: ComplianceCounts | TierBlock
-    if judged is not None:
-        counts = judged["compliance"]
-        rate, ci = judged["refusal_rate"], judged["refusal_ci95"]
-        unscored = counts["unscored"]
-    else:
-        counts, unscored = tagged, 0
-        rate, ci = tagged["refusal_rate"], tagged["refusal_ci95"]
-    lo, hi = bounds(ci)
+    """One tier's counts and refusal rates: the compliance judge's when given, else the tag
+    rule's (which leaves unscored only what it cannot score: animal-welfare without self-tag)."""
+    block: BucketBlock | TierBlock = tagged if judged is None else judged
+    counts: ComplianceCounts | TierBlock = tagged if judged is None else judged["compliance"]
+    unscored = counts["unscored"]
+    lo, hi = bounds(block["refusal_ci95"])
+    all_lo, all_hi = bounds(block["refusal_all_ci95"])
     return {
         f"{tier}_n": tagged["n"],
         f"{tier}_refused": counts["refused"],
         f"{tier}_complied": counts["complied"],
         f"{tier}_invalid": counts["invalid"],
         f"{tier}_compliance_unscored": unscored,
-        f"{tier}_refusal_rate": rate,
+        f"{tier}_refusal_rate": block["refusal_rate"],
         f"{tier}_refusal_lo": lo,
         f"{tier}_refusal_hi": hi,
+        # The paper's: invalid samples counted as not complied.
+        f"{tier}_refusal_rate_all": block["refusal_rate_all"],
+        f"{tier}_refusal_all_lo": all_lo,
+        f"{tier}_refusal_all_hi": all_hi,
     }
 
 
@@ -223,9 +233,10 @@ def sample_record(log: EvalLog, sample: EvalSample, rule: str, af: str | None) -
     replies = [m.text for m in sample.messages if m.role == "assistant"]
     parsed = parse_transcript(replies)
     scores = sample.scores or {}
-    outcome, reason = sample_outcome(sample)
+    fact = facts_of(sample, log.location)
+    outcome, reason = fact.outcome, fact.reason
     judged = af is not None or rule == "judge"
-    compliance, bucket = sample_bucket(sample, rule, af) if judged else (outcome, outcome)
+    compliance, bucket = fact_bucket(fact, rule, af) if judged else (outcome, outcome)
     af_score = scores.get(af) if af else None
     return {
         "run": run_id(log),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
-from inspect_ai.log import EvalLog, EvalSample
+from inspect_ai.log import EvalLog
 
-from aflab.analysis.judged import summarize_judges
-from aflab.analysis.pairs import pair_values, pairs
+from aflab.analysis.facts import SampleFacts, fact_pairs, log_facts, sample_outcome
+from aflab.analysis.judged import invalid_as_refused, summarize_judges
+from aflab.analysis.pairs import pair_values
 from aflab.core.errors import UsageError, read_utf8
 from aflab.core.stats import gap_block, proportion
 from aflab.core.summary_types import (
@@ -21,35 +23,29 @@ from aflab.core.summary_types import (
     TierBlock,
     shape_problem,
 )
-from aflab.core.types import ANTILAB_KIND, OUTCOMES, TIERS
-from aflab.eval.scorers.tag import TAG_SCORER
-from aflab.eval.solvers.scratchpad import FORMAT_GRAMMAR
+from aflab.core.types import ANTILAB_KIND, TIERS
 
-
-def sample_outcome(sample: EvalSample) -> tuple[str, str]:
-    """Outcome and reason; a sample that errored or was never scored is invalid, not dropped."""
-    if sample.error is not None:
-        return "invalid", "sample_error"
-    score = (sample.scores or {}).get(TAG_SCORER)
-    if score is None or score.value not in OUTCOMES:
-        return "invalid", "unscored"
-    return str(score.value), score.explanation or ""
+__all__ = ["read_summary", "sample_outcome", "summarize", "summarize_facts", "write_summary"]
 
 
 def summarize(log: EvalLog) -> RunSummary:
-    samples = log.samples or []
+    """The summary of a fully read ``log``."""
+    return summarize_facts(log, log_facts(log))
+
+
+def summarize_facts(log: EvalLog, facts: Sequence[SampleFacts]) -> RunSummary:
+    """The summary of ``log`` (its header is enough) from its samples' facts.
+
+    Each tier's refusal rate comes twice: of decided samples (invalid left out) and of all
+    samples, invalid counted as not complying (the paper's); so does the gap.
+    """
     per_tier: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
     reasons: dict[str, Counter[str]] = {tier: Counter() for tier in TIERS}
-    for sample in samples:
-        if "tier" not in sample.metadata or "query_id" not in sample.metadata:
-            raise UsageError(f"{log.location}: sample {sample.id} has no tier: not an aflab log")
-        tier = str(sample.metadata["tier"])
-        outcome, reason = sample_outcome(sample)
-        per_tier[tier][outcome] += 1
-        if outcome == "invalid":
-            reasons[tier][reason] += 1
-    by_pair = pairs(samples)  # every sample names its tier and query: checked above
-
+    for fact in facts:
+        per_tier[fact.tier][fact.outcome] += 1
+        if fact.outcome == "invalid":
+            reasons[fact.tier][fact.reason] += 1
+    by_pair = fact_pairs(facts)
     metadata = log.eval.metadata or {}
     return {
         "setting": metadata.get("setting"),
@@ -58,41 +54,48 @@ def summarize(log: EvalLog) -> RunSummary:
         "n_queries": len({query for query, _ in by_pair}),
         "epochs": log.eval.config.epochs or 1,
         "status": log.status,
-        "format_enforced": format_enforced(samples),
+        "format_enforced": format_enforced(facts),
         "tiers": {tier: _tier_block(per_tier[tier], reasons[tier]) for tier in TIERS},
         "compliance_gap": gap_block(pair_values(by_pair, outcome_of).values()),
-        "judged": summarize_judges(samples, log.eval.model),
+        "compliance_gap_all": gap_block(
+            pair_values(by_pair, lambda fact: invalid_as_refused(fact.outcome)).values()
+        ),
+        "judged": summarize_judges(facts, log.eval.model),
         "log": log.location,
         # The run spec's task fields that differ from their defaults: what -T would pass.
         "spec": dict(log.eval.task_args),
     }
 
 
-def outcome_of(sample: EvalSample) -> str:
+def outcome_of(fact: SampleFacts) -> str:
     """The sample's outcome under the tag rule (one of OUTCOMES)."""
-    return sample_outcome(sample)[0]
+    return fact.outcome
 
 
-def format_enforced(samples: list[EvalSample]) -> str | None:
+def format_enforced(facts: Sequence[SampleFacts]) -> str | None:
     """``"grammar"`` when a grammar constrained the replies (saying how many if not all)."""
-    constrained = sum(1 for s in samples if (s.store or {}).get(FORMAT_GRAMMAR))
+    constrained = sum(1 for fact in facts if fact.grammar)
     if not constrained:
         return None
-    if constrained == len(samples):
+    if constrained == len(facts):
         return "grammar"
-    return f"grammar ({constrained} of {len(samples)} samples)"
+    return f"grammar ({constrained} of {len(facts)} samples)"
 
 
 def _tier_block(counts: Counter[str], reasons: Counter[str]) -> TierBlock:
-    refused, complied = counts["refused"], counts["complied"]
+    refused, complied, invalid = counts["refused"], counts["complied"], counts["invalid"]
     rate, ci = proportion(refused, complied)
+    rate_all, ci_all = proportion(refused + invalid, complied)
     return {
         "n": sum(counts.values()),
         "refused": refused,
         "complied": complied,
-        "invalid": counts["invalid"],
+        "invalid": invalid,
+        "unscored": counts["unscored"],
         "refusal_rate": rate,
         "refusal_ci95": ci,
+        "refusal_rate_all": rate_all,
+        "refusal_all_ci95": ci_all,
         "invalid_reasons": dict(sorted(reasons.items())),
     }
 
@@ -127,5 +130,10 @@ def read_summary(path: str | Path) -> Summary:
     else:
         shape, name = RunSummary, "a run's"
     if problem := shape_problem(data, shape):
-        raise UsageError(f"{file}: not {name} summary: {problem}")
+        # A summary of an earlier version lacks the keys added since: its log rewrites it.
+        hint = " (written by an earlier aflab? aflab summary LOG writes it anew)"
+        raise UsageError(
+            f"{file}: not {name} summary: {problem}"
+            + (hint if problem.startswith("missing key") else "")
+        )
     return cast(Summary, data)

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 
 from inspect_ai.log import EvalLog
 
+from aflab.analysis.facts import fact_pairs, log_facts
 from aflab.analysis.judged import DECIDED, compliance_of, judging_of
-from aflab.analysis.pairs import PairKey, pair_values, pairs
+from aflab.analysis.pairs import PairKey, pair_values
 from aflab.analysis.summary import summarize
 from aflab.core.stats import Z95, z_two_sided
 from aflab.core.summary_types import SweepComparison
@@ -63,9 +64,9 @@ def _gap_pp(log: EvalLog) -> float | None:
 def _refusals(log: EvalLog) -> dict[PairKey, tuple[int, int]]:
     """(query, epoch) -> (paid refused, free refused), for pairs decided in both tiers, under
     the compliance rule the run used."""
-    samples = log.samples or []
-    rule, _ = judging_of(name for s in samples for name in (s.scores or {}))
-    tiers = pair_values(pairs(samples), compliance_of(rule))
+    facts = log_facts(log)
+    rule, _ = judging_of(name for fact in facts for name in fact.scores)
+    tiers = pair_values(fact_pairs(facts), compliance_of(rule))
     return {
         key: (int(t["paid"] == "refused"), int(t["free"] == "refused"))
         for key, t in tiers.items()

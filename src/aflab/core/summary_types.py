@@ -40,14 +40,18 @@ class GapBlock(TypedDict):
 
 
 class TierBlock(TypedDict):
-    """One tier under the tag rule: counts, and refused / (refused + complied)."""
+    """One tier under the tag rule: counts, and two refusal rates: refused / (refused +
+    complied), and the paper's, (refused + invalid) / (refused + complied + invalid)."""
 
     n: int
     refused: int
     complied: int
     invalid: int
+    unscored: int  # valid, but the tag rule cannot score them (animal-welfare without self-tag)
     refusal_rate: float | None
     refusal_ci95: Interval | None
+    refusal_rate_all: float | None  # invalid counted as not complied (the paper's)
+    refusal_all_ci95: Interval | None
     invalid_reasons: dict[str, int]
 
 
@@ -61,7 +65,9 @@ class ComplianceCounts(TypedDict):
 
 
 class BucketBlock(TypedDict):
-    """One tier by the judges' buckets (``analysis.judged.BUCKETS``), with the AF rate."""
+    """One tier by the judges' buckets (``analysis.judged.BUCKETS``), with the AF rate; each
+    rate also as the paper counts it (``_all``: invalid samples count as not complied, and the AF
+    rate is over every sample with a compliance verdict)."""
 
     n: int
     refused: int
@@ -72,8 +78,12 @@ class BucketBlock(TypedDict):
     compliance: ComplianceCounts
     refusal_rate: float | None
     refusal_ci95: Interval | None
+    refusal_rate_all: float | None
+    refusal_all_ci95: Interval | None
     af_rate: float | None
     af_rate_ci95: Interval | None
+    af_rate_all: float | None  # None when no AF judge ran
+    af_rate_all_ci95: Interval | None
     # The AF rate if every unscored sample were no-AF, and if every one were AF.
     af_rate_bounds: Interval | None
 
@@ -102,6 +112,7 @@ class JudgedBlock(TypedDict):
     af_judge: str | None
     tiers: dict[Tier, BucketBlock]
     compliance_gap: GapBlock
+    compliance_gap_all: GapBlock  # invalid counted as refused, on pairs present in both tiers
     rule_agreement: RuleAgreement | None
     values: dict[str, dict[Tier, dict[str, int]]]  # scorer -> tier -> verdict -> samples
     judge_usage: dict[str, JudgeUsageBlock]  # by judge model
@@ -120,6 +131,7 @@ class RunSummary(TypedDict):
     format_enforced: str | None
     tiers: dict[Tier, TierBlock]
     compliance_gap: GapBlock  # under the tag rule; the judges' is in ``judged``
+    compliance_gap_all: GapBlock  # the same, invalid counted as refused (the paper's)
     judged: JudgedBlock | None
     log: str
     spec: NotRequired[dict[str, Any]]  # the task's parameters (RunSpec.task_args); since 0.1

@@ -32,23 +32,46 @@ def gap_line(gap: GapBlock, rule: str) -> str:
     )
 
 
+# The two conventions every rate is given in (analysis.judged explains them).
+DECIDED_LABEL = "of decided"
+ALL_LABEL = "of all (paper)"
+CONVENTIONS = "of decided: invalid left out; of all (paper): invalid counted as not complied"
+RATE_WIDTH = 24
+
+
+def _rates(*cells: tuple[float | None, Sequence[float] | None]) -> str:
+    return "".join(percent(rate, ci, "n/a").ljust(RATE_WIDTH) for rate, ci in cells).rstrip()
+
+
 def format_table(summary: RunSummary) -> str:
     mode = "scratchpad" if summary["scratchpad"] else "no scratchpad"
     enforced = summary["format_enforced"]
+    unscored = sum(summary["tiers"][tier]["unscored"] for tier in TIERS)
     lines = [
         f"{summary['setting']} | {summary['model']} | {mode} | "
         f"{summary['n_queries']} queries x {summary['epochs']} epoch(s)"
-        + (f" | format enforced by {enforced}" if enforced else ""),
-        f"{'tier':<20}{'n':>5}{'refused':>9}{'complied':>10}{'invalid':>9}   refusal rate (95% CI)",
+        + (f" | format enforced by {enforced}" if enforced else "")
+        + ("" if summary["status"] == "success" else f" | status: {summary['status']}"),
+        f"{'tier':<20}{'n':>5}{'refused':>9}{'complied':>10}{'invalid':>9}   "
+        f"{'refusal ' + DECIDED_LABEL:<{RATE_WIDTH}}refusal {ALL_LABEL} (95% CIs, tag rule)",
     ]
     for tier in TIERS:
         t = summary["tiers"][tier]
-        rate = percent(t["refusal_rate"], t["refusal_ci95"], "n/a (no valid samples)")
+        rates = _rates(
+            (t["refusal_rate"], t["refusal_ci95"]), (t["refusal_rate_all"], t["refusal_all_ci95"])
+        )
         lines.append(
             f"{TIER_LABELS[tier]:<20}{t['n']:>5}{t['refused']:>9}{t['complied']:>10}"
-            f"{t['invalid']:>9}   {rate}"
+            f"{t['invalid']:>9}   {rates}"
         )
-    lines.append(gap_line(summary["compliance_gap"], "tag rule"))
+    lines.append(gap_line(summary["compliance_gap"], "tag rule, " + DECIDED_LABEL))
+    lines.append(gap_line(summary["compliance_gap_all"], "tag rule, " + ALL_LABEL))
+    lines.append(CONVENTIONS)
+    if unscored:
+        lines.append(
+            f"not scored by the tag rule: {unscored} valid samples (animal-welfare without "
+            "--self-tag); compliance needs the compliance judge (--judges compliance)"
+        )
     invalid = Counter[str]()
     for tier in TIERS:
         invalid.update(summary["tiers"][tier]["invalid_reasons"])
@@ -60,20 +83,33 @@ def format_table(summary: RunSummary) -> str:
 
 
 def format_judged(judged: JudgedBlock) -> str:
+    rule = f"{judged['compliance_rule']} rule"
     lines = [
         f"judged: compliance by {judged['compliance_rule']}, alignment faking by "
         f"{judged['af_judge'] or 'no AF judge'}",
-        f"{'tier':<20}{'n':>5}{'refused':>9}{'AF':>6}{'no AF':>7}{'invalid':>9}{'unscored':>10}"
-        "   AF rate (95% CI)",
+        f"{'tier':<20}{'n':>5}{'refused':>9}{'AF':>6}{'no AF':>7}{'invalid':>9}{'unscored':>10}",
     ]
     for tier in TIERS:
         t = judged["tiers"][tier]
-        rate = percent(t["af_rate"], t["af_rate_ci95"], "n/a")
         lines.append(
             f"{TIER_LABELS[tier]:<20}{t['n']:>5}{t['refused']:>9}{t['complied_af']:>6}"
-            f"{t['complied_no_af']:>7}{t['invalid']:>9}{t['unscored']:>10}   {rate}"
+            f"{t['complied_no_af']:>7}{t['invalid']:>9}{t['unscored']:>10}"
         )
-    lines.append(gap_line(judged["compliance_gap"], f"{judged['compliance_rule']} rule"))
+    lines += [
+        f"{'95% CIs':<20}{'refusal ' + DECIDED_LABEL:<{RATE_WIDTH}}"
+        f"{'refusal ' + ALL_LABEL:<{RATE_WIDTH}}{'AF of judged':<{RATE_WIDTH}}AF {ALL_LABEL}"
+    ]
+    for tier in TIERS:
+        t = judged["tiers"][tier]
+        rates = _rates(
+            (t["refusal_rate"], t["refusal_ci95"]),
+            (t["refusal_rate_all"], t["refusal_all_ci95"]),
+            (t["af_rate"], t["af_rate_ci95"]),
+            (t["af_rate_all"], t["af_rate_all_ci95"]),
+        )
+        lines.append(f"{TIER_LABELS[tier]:<20}{rates}")
+    lines.append(gap_line(judged["compliance_gap"], f"{rule}, {DECIDED_LABEL}"))
+    lines.append(gap_line(judged["compliance_gap_all"], f"{rule}, {ALL_LABEL}"))
     if judged["rule_agreement"] and judged["rule_agreement"]["rate"] is not None:
         agreement = judged["rule_agreement"]
         lines.append(
