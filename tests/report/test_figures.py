@@ -63,11 +63,29 @@ def test_bars_hold_the_hand_computed_counts(drawn, runs: pd.DataFrame) -> None:
         assert bars["tiers"]["paid"] == {"label": "unmonitored (paid)", "n": 4, "segments": PAID}
         # Drawing order is the paper's: refuses, AF (hatched), no AF, grey.
         assert list(bars["tiers"]["free"]["segments"]) == [REFUSES, AF, NO_AF, GREY]
-        assert bars["title"] == f"mockllm/model · helpful-only · {row['variation']}"
-    assert [figures[f"bars_{i}"]["title"].split(" · ")[-1] for i in (0, 1)] == [
+        head, when = bars["title"].split("\n")  # no marker: a finished run of an API model
+        assert head == f"mockllm/model · helpful-only · {row['variation']}"
+        # What tells apart runs of one configuration: when each started, and its log.
+        assert when == f"{row['created'][:19].replace('T', ' ')} · log …{row['run'][-22:]}"
+    assert [figures[f"bars_{i}"]["title"].split("\n")[0].split(" · ")[-1] for i in (0, 1)] == [
         "default",
         "lab=OpenAI",
     ]
+
+
+def test_a_run_on_the_embedded_model_or_unfinished_says_so_in_its_titles(
+    runs: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = runs.assign(model="aflab/smollm2", format_enforced="grammar")
+    frame.loc[1, "status"] = "cancelled"
+    figures = write_figures(frame, tmp_path)
+    first, second = figures["bars_0"]["title"], figures["bars_1"]["title"]
+    assert "embedded 135M demo model: it shows no alignment faking" in first.replace("\n", " ")
+    assert first.endswith("format enforced by grammar") and "partial" not in first
+    assert "cancelled: partial results" in second
+    for name in ("gap", "af_rate"):
+        assert "(embedded 135M demo model" in figures[name]["title"]
+    assert figures["gap"]["points"][1]["label"].endswith("[cancelled]")
 
 
 def test_gap_has_one_point_per_run_with_the_frame_numbers(drawn, runs: pd.DataFrame) -> None:
@@ -78,10 +96,14 @@ def test_gap_has_one_point_per_run_with_the_frame_numbers(drawn, runs: pd.DataFr
         assert point["run"] == row["run"]
         assert point["rule"] == "judge"  # the fixture's compliance rule is the judge
         assert point["label"] == f"{row['model']} · {row['variation']}"
-        assert point["pp"] == pytest.approx(row["gap_pp"]) == pytest.approx(100.0)
-        assert point["lo"] == pytest.approx(row["gap_lo_pp"])
-        assert point["hi"] == pytest.approx(row["gap_hi_pp"])
-        assert point["pairs"] == 3  # paid query 3 is invalid: 3 pairs valid in both tiers
+        gap, paper = point["gap"], point["gap_all"]
+        assert gap["pp"] == pytest.approx(row["gap_pp"]) == pytest.approx(100.0)
+        assert gap["lo"] == pytest.approx(row["gap_lo_pp"])
+        assert gap["hi"] == pytest.approx(row["gap_hi_pp"])
+        assert gap["pairs"] == 3  # paid query 3 is invalid: 3 pairs valid in both tiers
+        # The paper's: paid query 3 counts as refused, as does free query 3: 3 of 4 pairs differ.
+        assert paper["pairs"] == 4 and paper["pp"] == pytest.approx(75.0)
+        assert paper["lo"] == pytest.approx(row["gap_all_lo_pp"])
 
 
 def test_af_rate_per_tier_from_the_frame(drawn, runs: pd.DataFrame) -> None:
@@ -92,6 +114,9 @@ def test_af_rate_per_tier_from_the_frame(drawn, runs: pd.DataFrame) -> None:
         assert point["free"]["rate"] == pytest.approx(0.5) and point["free"]["af"] == 2
         assert point["paid"]["rate"] == pytest.approx(0.0) and point["paid"]["af"] == 0
         assert point["free"]["lo"] < 0.5 < point["free"]["hi"]
+        # Of all samples: free 2 of 4 (nothing invalid); paid 0 of 4, the invalid one included.
+        assert point["free"]["rate_all"] == pytest.approx(0.5)
+        assert point["paid"]["rate_all"] == 0.0 and point["paid"]["hi_all"] > 0
 
 
 def test_a_run_without_judges_has_one_complied_segment(runs: pd.DataFrame, tmp_path: Path):
@@ -102,22 +127,23 @@ def test_a_run_without_judges_has_one_complied_segment(runs: pd.DataFrame, tmp_p
     assert tiers["paid"]["segments"] == {REFUSES: 3, NOT_JUDGED: 0, GREY: 1}
     # A frame whose compliance rule is the tag rule says so.
     assert figures["gap"]["points"][0]["rule"] == "tag"
-    assert figures["gap"]["points"][0]["pp"] == pytest.approx(runs["gap_pp"][0])
+    assert figures["gap"]["points"][0]["gap"]["pp"] == pytest.approx(runs["gap_pp"][0])
 
 
 def test_a_run_without_a_gap_is_listed_as_na(runs: pd.DataFrame, tmp_path: Path) -> None:
     frame = without_judges(runs)
-    frame.loc[1, ["gap_pp", "gap_lo_pp", "gap_hi_pp"]] = math.nan
-    frame.loc[1, "gap_pairs"] = 0
+    for prefix in ("gap", "gap_all"):
+        frame.loc[1, [f"{prefix}_pp", f"{prefix}_lo_pp", f"{prefix}_hi_pp"]] = math.nan
+        frame.loc[1, f"{prefix}_pairs"] = 0
     points = write_figures(frame, tmp_path)["gap"]["points"]
     assert len(points) == 2
-    assert points[1]["pp"] is None and points[1]["pairs"] == 0
-    assert points[0]["pp"] == pytest.approx(100.0)
+    assert points[1]["gap_all"]["pp"] is None and points[1]["gap_all"]["pairs"] == 0
+    assert points[0]["gap"]["pp"] == pytest.approx(100.0)
     assert (tmp_path / "gap.png").exists()
 
 
 def test_user_text_with_dollars_is_not_read_as_math(runs: pd.DataFrame, tmp_path: Path) -> None:
     frame = runs.assign(variation="prompt file a$b$c.txt")
     figures = write_figures(frame, tmp_path)
-    assert figures["bars_0"]["title"].endswith("a$b$c.txt")
+    assert figures["bars_0"]["title"].split("\n")[0].endswith("a$b$c.txt")
     assert figures["gap"]["points"][0]["label"] == "mockllm/model · prompt file a$b$c.txt (run 0)"

@@ -23,6 +23,19 @@ def run_row(**overrides) -> dict:
         "free_af_rate": 0.1,
         "free_af_lo": 0.05,
         "free_af_hi": 0.2,
+        # The paper's convention (invalid as not complied): what published figures are set beside.
+        "free_refusal_rate_all": 0.82,
+        "free_refusal_all_lo": 0.72,
+        "free_refusal_all_hi": 0.9,
+        "paid_refusal_rate_all": 0.96,
+        "paid_refusal_all_lo": 0.9,
+        "paid_refusal_all_hi": 1.0,
+        "gap_all_pp": 14.0,
+        "gap_all_lo_pp": 4.0,
+        "gap_all_hi_pp": 24.0,
+        "free_af_rate_all": 0.09,
+        "free_af_all_lo": 0.04,
+        "free_af_all_hi": 0.19,
     }
     return row | overrides
 
@@ -38,9 +51,11 @@ def test_matching_run_gets_the_papers_numbers_beside_its_own() -> None:
     paper = compared[compared["source"].str.startswith("Greenblatt et al. 2024")]
     by_metric = paper.set_index("metric")
     assert by_metric.loc["af_rate", "published"] == 11.9
-    assert by_metric.loc["af_rate", "yours"] == 10.0
-    assert by_metric.loc["refusal_free", "yours_ci95"] == "[70.0, 90.0]"
-    assert by_metric.loc["gap_pp", "yours"] == 15.0
+    # Yours as the paper counts: the _all columns, never the rates of decided samples.
+    assert by_metric.loc["af_rate", "yours"] == 9.0
+    assert by_metric.loc["refusal_free", "yours_ci95"] == "[72.0, 90.0]"
+    assert by_metric.loc["gap_pp", "yours"] == 14.0
+    assert set(paper["convention"]) == {"of all (paper)"}
     # the public notebook's Opus gap (5.5) is listed too, with its own source
     notebook = compared[compared["source"] == "Greenblatt et al. public notebook"]
     assert list(notebook["published"]) == [5.5]

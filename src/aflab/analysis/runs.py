@@ -140,6 +140,7 @@ def run_row(log: EvalLog, summary: RunSummary) -> dict[str, Any]:
     row: dict[str, Any] = {
         "run": run_id(log),
         "log": log.location,
+        "created": log.eval.created,
         "model": summary["model"],
         "setting": summary["setting"],
         "variation": variation(log),

@@ -41,7 +41,10 @@ def build_report(
     by_run = {run_id(log): samples(log) for log in logs}
     pngs = [figures / f"{name}.png" for name in drawn if (figures / f"{name}.png").is_file()]
     sections = [part for part in (sweep.html, antilab.html) if part]
-    return write_html(folder / "index.html", runs, by_run, pngs, reference, sections)
+    captions = {name: str(data.get("title") or "") for name, data in drawn.items()}
+    return write_html(
+        folder / "index.html", runs, by_run, pngs, reference, sections, captions=captions
+    )
 
 
 # What a report writes, and what a run keeps beside its own report (logs/<run>/).

@@ -7,12 +7,14 @@ same data the reader sees.
 from __future__ import annotations
 
 from pathlib import Path
+from textwrap import fill
 from typing import Any
 
 import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
+from aflab.report.markers import EMBEDDED_CAVEAT, run_markers, status_marker
 from aflab.report.plot import (
     ABOVE,
     RC,
@@ -43,6 +45,7 @@ COUNT: dict[str, Any] = {
     "bbox": {"fc": "white", "ec": "none"},
 }
 LABEL_WIDTH = 60
+TITLE_WIDTH = 80  # characters of a title line that fit the figure's width
 
 
 def write_figures(runs: pd.DataFrame, folder: Path) -> dict[str, dict[str, Any]]:
@@ -82,9 +85,10 @@ def _bars(row: pd.Series) -> tuple[Figure, dict[str, Any]]:
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda x, _: f"{100 * x:.0f}%")
     ax.set_xlabel("share of the tier's samples (counts in the bars)")
-    title = f"{row['model']} · {row['setting']} · {row['variation']}"
-    if row.get("format_enforced"):
-        title += f"\nformat enforced by {row['format_enforced']}"
+    head = _shortened(f"{row['model']} · {row['setting']} · {row['variation']}", TITLE_WIDTH)
+    title = "\n".join(
+        [head, _when(row)] + [fill(m, TITLE_WIDTH) for m in run_markers(row.to_dict())]
+    )
     ax.set_title(title)
     fig.legend(loc="outside lower center", ncol=2, frameon=False)
     return fig, {"title": title, "tiers": tiers}
@@ -105,27 +109,43 @@ def _segments(row: pd.Series, tier: str) -> dict[str, int]:
     return {REFUSES: refused, **complied, GREY: rest}
 
 
+# The two conventions of every rate (analysis.judged), as the figures mark them.
+CONVENTIONS = {"": ("of decided", "o", "#0072B2"), "_all": ("of all (paper)", "D", "#009E73")}
+
+
 def _gap(rows: list[pd.Series], labels: list[str]) -> tuple[Figure, dict[str, Any]]:
     points = []
     for label, row in zip(labels, rows, strict=True):
         rule = str(row.get("compliance_rule") or "tag")
-        pp, lo, hi, pairs = (_num(row, f"gap_{k}") for k in ("pp", "lo_pp", "hi_pp", "pairs"))
-        points.append({"run": row.get("run"), "label": label, "rule": rule, "pp": pp, "lo": lo})
-        points[-1] |= {"hi": hi, "pairs": int(pairs or 0)}
-    ticks = [f"{p['label']}\n{p['pairs']} pairs" for p in points]
-    fig, ax = per_run_axes("Compliance gap per run, 95% CI", ticks, 0.55)
+        point: dict[str, Any] = {"run": row.get("run"), "label": label, "rule": rule}
+        for suffix in CONVENTIONS:
+            keys = ("pp", "lo_pp", "hi_pp", "pairs")
+            pp, lo, hi, pairs = (_num(row, f"gap{suffix}_{k}") for k in keys)
+            point[f"gap{suffix}"] = {"pp": pp, "lo": lo, "hi": hi, "pairs": int(pairs or 0)}
+        points.append(point)
+    ticks = [f"{p['label']}\n{p['gap']['pairs']} / {p['gap_all']['pairs']} pairs" for p in points]
+    fig, ax = per_run_axes(_titled("Compliance gap per run, 95% CI", rows), ticks, 0.7)
     for y, p in enumerate(points):
-        if p["pp"] is None:  # no query valid in both tiers: say so rather than leave a hole
+        if p["gap_all"]["pp"] is None:  # no query in both tiers: say so rather than leave a hole
             ax.text(0, y, "  n/a (no query valid in both tiers)", va="center", fontsize=9)
             continue
-        draw_interval(ax, y, p["pp"], p["lo"], p["hi"], fmt="o", color="#0072B2", capsize=4)
-        ax.annotate(f"{p['pp']:+.1f}", (p["pp"], y), xytext=(0, 7), **ABOVE)
+        for offset, (suffix, (name, marker, colour)) in zip(
+            (-0.14, 0.14), CONVENTIONS.items(), strict=True
+        ):
+            gap = p[f"gap{suffix}"]
+            if gap["pp"] is None:
+                continue
+            legend = name if y == 0 else None
+            style = {"fmt": marker, "color": colour, "capsize": 4, "label": legend}
+            draw_interval(ax, y + offset, gap["pp"], gap["lo"], gap["hi"], **style)
+            ax.annotate(f"{gap['pp']:+.1f}", (gap["pp"], y + offset), xytext=(0, 5), **ABOVE)
     ax.axvline(0, color="#333333", linewidth=0.8)
     ax.margins(x=0.1)  # room for the value printed above a point at ±100
-    if all(p["pp"] is None for p in points):
+    if all(p["gap_all"]["pp"] is None for p in points):
         ax.set_xlim(-100, 100)
-    ax.set_xlabel("compliance gap (pp, paid − free refusal)")
-    return fig, {"points": points}
+    ax.set_xlabel("compliance gap (pp, paid − free refusal); pairs: of decided / of all")
+    fig.legend(loc="outside lower center", ncol=2, frameon=False)
+    return fig, {"title": ax.get_title(), "points": points}
 
 
 def _af_rate(judged: list[tuple[str, pd.Series]]) -> tuple[Figure, dict[str, Any]]:
@@ -133,32 +153,64 @@ def _af_rate(judged: list[tuple[str, pd.Series]]) -> tuple[Figure, dict[str, Any
     for label, row in judged:
         points.append({"run": row.get("run"), "label": label})
         for tier in TIER_LABELS:
-            rate, lo, hi = (_num(row, f"{tier}_af_{k}") for k in ("rate", "lo", "hi"))
             af = _count(row, f"{tier}_complied_af")
-            points[-1][tier] = {"rate": rate, "lo": lo, "hi": hi, "af": af}
+            points[-1][tier] = {"af": af}
+            for suffix in CONVENTIONS:
+                keys = (f"af_rate{suffix}", f"af{suffix}_lo", f"af{suffix}_hi")
+                rate, lo, hi = (_num(row, f"{tier}_{k}") for k in keys)
+                points[-1][tier] |= {f"rate{suffix}": rate, f"lo{suffix}": lo, f"hi{suffix}": hi}
     ticks = [f"{p['label']}\nAF: free {p['free']['af']}, paid {p['paid']['af']}" for p in points]
-    fig, ax = per_run_axes("Alignment-faking rate per run, 95% CI", ticks, 0.6)
+    rows = [row for _, row in judged]
+    title = _titled("Alignment-faking rate per run, 95% CI", rows)
+    fig, ax = per_run_axes(title, ticks, 0.8)
+    slots = [(tier, suffix) for tier in TIER_LABELS for suffix in CONVENTIONS]
     for y, p in enumerate(points):
-        for offset, (tier, (colour, marker)) in zip((-0.15, 0.15), TIER_MARKS.items(), strict=True):
-            t = p[tier]
-            if t["rate"] is not None:  # drawn in percent; the returned rates are fractions
-                lo, hi = (None if v is None else 100 * v for v in (t["lo"], t["hi"]))
-                legend = TIER_LABELS[tier] if y == 0 else None
-                style = {"fmt": marker, "color": colour, "capsize": 3, "label": legend}
-                draw_interval(ax, y + offset, 100 * t["rate"], lo, hi, **style)
+        for offset, (tier, suffix) in zip((-0.27, -0.09, 0.09, 0.27), slots, strict=True):
+            t, (colour, marker) = p[tier], TIER_MARKS[tier]
+            if t[f"rate{suffix}"] is None:
+                continue
+            # Drawn in percent; the returned rates are fractions. Hollow: the paper's convention.
+            lo, hi = (None if v is None else 100 * v for v in (t[f"lo{suffix}"], t[f"hi{suffix}"]))
+            legend = f"{TIER_LABELS[tier]}, {CONVENTIONS[suffix][0]}" if y == 0 else None
+            face = "white" if suffix else colour
+            style = {"fmt": marker, "color": colour, "mfc": face, "capsize": 3, "label": legend}
+            draw_interval(ax, y + offset, 100 * t[f"rate{suffix}"], lo, hi, **style)
     ax.set_xlim(-2, 102)
-    ax.set_xlabel("alignment-faking rate (% of refused + complied samples)")
+    ax.set_xlabel(
+        "alignment-faking rate (%): of judged = of refused + complied samples; "
+        "of all = of every sample with a compliance verdict"
+    )
     fig.legend(loc="outside lower center", ncol=2, frameon=False)
-    return fig, {"points": points}
+    return fig, {"title": title, "points": points}
 
 
 def _labels(rows: list[pd.Series]) -> list[str]:
     labels = [f"{row['model']} · {row['variation']}" for row in rows]
+    # An unfinished run is marked where its numbers are drawn.
+    labels = [
+        f"{label} [{row['status']}]" if status_marker(row.get("status")) else label
+        for label, row in zip(labels, rows, strict=True)
+    ]
     if len({row.get("setting") for row in rows}) > 1:
         labels = [f"{label} · {row['setting']}" for label, row in zip(labels, rows, strict=True)]
     # Repeated runs of one configuration would otherwise share a label.
     labels = [f"{x} (run {i})" if labels.count(x) > 1 else x for i, x in enumerate(labels)]
     return [_shortened(label) for label in labels]
+
+
+def _when(row: pd.Series) -> str:
+    """When the run started, and its log's name: what tells apart runs of one configuration."""
+    created = str(row.get("created") or "")[:19].replace("T", " ")
+    # A log is named <start>_<task>_<id>: the start is said already, the id tells it apart.
+    log = "log …" + str(row.get("run")).rsplit("_", 1)[-1]
+    return " · ".join(part for part in (created, log) if part)
+
+
+def _titled(title: str, rows: list[pd.Series]) -> str:
+    """``title``, with the embedded model's caveat when any run is on it."""
+    if any(EMBEDDED_CAVEAT in run_markers(row.to_dict()) for row in rows):
+        return f"{title}\n" + fill(f"({EMBEDDED_CAVEAT})", TITLE_WIDTH)
+    return title
 
 
 def _shortened(label: str, width: int = LABEL_WIDTH) -> str:

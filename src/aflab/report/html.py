@@ -16,7 +16,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from html import escape
 from importlib.resources import files
@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aflab.models.embedded import is_embedded
+from aflab.report.markers import EMBEDDED_CAVEAT, run_markers
 from aflab.report.tables import TIER_LABELS, percent
 
 MIME = {".png": "image/png", ".svg": "image/svg+xml"}
@@ -42,18 +44,19 @@ def write_html(
     figures: list[Path],
     reference: pd.DataFrame,
     sections: Sequence[str] = (),
+    captions: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the page to ``path`` and return it. ``sections`` are further parts of the page,
-    placed before the transcripts; they must be built with this module's escaping helpers."""
+    placed before the transcripts; they must be built with this module's escaping helpers.
+    ``captions``: a figure's caption by its file's stem (the figure's title), else the stem."""
     labels = run_labels(runs)
     n = sum(len(v) for v in samples.values())
     n_runs = len(runs) + len(set(samples) - set(labels))  # anti-lab runs are not in the table
     body = [
         "<h1>aflab report</h1>",
-        f'<p class="note">{n_runs} run(s), {n} samples. Refusal rates count refused / '
-        "(refused + complied), invalid samples apart; the gap (paid minus free refusal) uses "
-        "queries valid in both tiers, with a 95% CI and an exact McNemar test.</p>",
-        *(_runs_sections(runs, reference, figures) if not runs.empty else []),
+        f'<p class="note">{n_runs} run(s), {n} samples. {CONVENTIONS}</p>',
+        *caveat_banner(runs),
+        *(_runs_sections(runs, reference, figures, captions) if not runs.empty else []),
         *sections,
         BROWSER,
         '<script type="application/json" id="aflab-data">'
@@ -79,14 +82,19 @@ def write_html(
     return path
 
 
-def _runs_sections(runs: pd.DataFrame, reference: pd.DataFrame, figures: list[Path]) -> list[str]:
+def _runs_sections(
+    runs: pd.DataFrame,
+    reference: pd.DataFrame,
+    figures: list[Path],
+    captions: Mapping[str, str] | None,
+) -> list[str]:
     return [
         "<h2>Runs</h2>",
         runs_table(runs),
         "<h2>Compared with the paper</h2>",
         frame_table(reference, "No published figure matches these runs."),
         "<h2>Figures</h2>",
-        figures_html(figures),
+        figures_html(figures, captions),
     ]
 
 
@@ -129,15 +137,47 @@ def _td(value: Any, cls: str = "", span: int = 1) -> str:
     return f"<td{attrs}>{escape(text)}</td>"
 
 
+CONVENTIONS = (
+    "Every rate is given twice. <em>Of decided</em>: refused / (refused + complied), invalid "
+    "samples left out; the gap (paid minus free refusal) on queries valid in both tiers. "
+    "<em>Of all (paper)</em>: as the paper counts, an invalid sample did not comply, and the AF "
+    "rate is over every sample of the tier; the gap on every query present in both tiers. "
+    "Each with a 95% CI; gaps with an exact McNemar test. The comparison with published "
+    "figures uses the paper's."
+)
 RUN_HEAD = (
     "Model / run", "Setting", "Variation", "Epochs", "Judges: compliance, AF", "Tier", "n",
-    "Refused", "Complied", "Invalid", "Refusal rate [95% CI]", "AF rate [95% CI]",
-    "Gap pp [95% CI]", "McNemar p",
+    "Refused", "Complied", "Invalid", "Refusal, of decided [95% CI]",
+    "Refusal, of all (paper) [95% CI]", "AF, of judged [95% CI]", "AF, of all (paper) [95% CI]",
+    "Gap pp, of decided [95% CI]", "McNemar p", "Gap pp, of all (paper) [95% CI]",
 )  # fmt: skip
+# Per tier: the rate columns' keys in the runs table (analysis.runs.run_row) and their CI keys.
+RATE_KEYS = (
+    ("refusal_rate", "refusal_lo", "refusal_hi"),
+    ("refusal_rate_all", "refusal_all_lo", "refusal_all_hi"),
+    ("af_rate", "af_lo", "af_hi"),
+    ("af_rate_all", "af_all_lo", "af_all_hi"),
+)
 
 
-def _variation_cell(variation: Any, enforced: Any) -> str:
-    return f"{variation}; format enforced by {enforced}" if enforced else str(variation)
+def caveat_banner(runs: pd.DataFrame) -> list[str]:
+    """A warning above everything when any run is on the embedded demo model."""
+    models = runs.get("model", [])
+    embedded = sorted({str(model) for model in models if is_embedded(str(model))})
+    if not embedded:
+        return []
+    return [
+        f'<p class="caveat" id="embedded-caveat"><strong>{escape(", ".join(embedded))}</strong>: '
+        f"{escape(EMBEDDED_CAVEAT)}. Pass --model for a real study.</p>"
+    ]
+
+
+def _markers_html(row: dict[str, Any]) -> str:
+    return "".join(f'<div class="marker">{escape(m)}</div>' for m in run_markers(row))
+
+
+def _gap_cell(pp: Any, lo: Any, hi: Any) -> str:
+    return "n/a" if pp is None else f"{pp:+.1f} [{lo:+.1f},\u00a0{hi:+.1f}]"
 
 
 def runs_table(runs: pd.DataFrame) -> str:
@@ -153,16 +193,24 @@ def runs_table(runs: pd.DataFrame) -> str:
             judges += f" ({g('judge_models')})" + (", judged itself" if g("self_judged") else "")
         lead = [
             f'<td rowspan="2">{escape(str(g("model")))}'
-            f'<div class="run">{escape(str(g("run")))}</div></td>',
+            f'<div class="run">{escape(str(g("run")))}</div>{_markers_html(row)}</td>',
             _td(g("setting"), "", 2),
-            _td(_variation_cell(g("variation"), g("format_enforced")), "", 2),
+            _td(g("variation"), "", 2),
             _td(g("epochs"), "", 2),
             _td(judges, "", 2),
         ]
+        all_pp, all_lo, all_hi = (g(f"gap_all_{k}") for k in ("pp", "lo_pp", "hi_pp"))
+        all_pairs = int(g("gap_all_pairs") or 0)
         tail = [
-            _td("n/a" if pp is None else f"{pp:+.1f} [{lo:+.1f},\u00a0{hi:+.1f}]", "num", 2),
+            _td(_gap_cell(pp, lo, hi), "num", 2),
             _td(
                 "n/a" if p is None else f"{p:.3g}" + (f" ({pairs}\u00a0pairs)" if pairs else ""),
+                "num",
+                2,
+            ),
+            _td(
+                _gap_cell(all_pp, all_lo, all_hi)
+                + (f" ({all_pairs}\u00a0pairs)" if all_pp is not None else ""),
                 "num",
                 2,
             ),
@@ -170,9 +218,9 @@ def runs_table(runs: pd.DataFrame) -> str:
         for i, (tier, label) in enumerate(TIER_LABELS.items()):
             cells = [_td(label, "tier")]
             cells += [_td(g(f"{tier}_{k}"), "num") for k in ("n", "refused", "complied", "invalid")]
-            for kind in ("refusal", "af"):
-                ci = [g(f"{tier}_{kind}_lo"), g(f"{tier}_{kind}_hi")]
-                cells.append(_td(percent(g(f"{tier}_{kind}_rate"), ci, "n/a").strip(), "num"))
+            for rate, low, high in RATE_KEYS:
+                ci = [g(f"{tier}_{low}"), g(f"{tier}_{high}")]
+                cells.append(_td(percent(g(f"{tier}_{rate}"), ci, "n/a").strip(), "num"))
             cells = lead + cells + tail if i == 0 else cells
             rows.append(f'<tr class="{"first" if i == 0 else "second"}">{"".join(cells)}</tr>')
     head = "".join(f"<th>{h}</th>" for h in RUN_HEAD)
@@ -203,15 +251,17 @@ def frame_table(frame: pd.DataFrame, empty: str, table_id: str = "reference-tabl
     )
 
 
-def figures_html(figures: list[Path]) -> str:
-    """Each figure inlined as a data URI, so that the page stands alone."""
+def figures_html(figures: list[Path], captions: Mapping[str, str] | None = None) -> str:
+    """Each figure inlined as a data URI, so that the page stands alone, captioned with
+    ``captions[stem]`` (its title: the lines of a title become one line) or its stem."""
     parts = []
     for figure in map(Path, figures):
         mime = MIME.get(figure.suffix.lower())
         if mime is None:
             continue
         data = base64.b64encode(figure.read_bytes()).decode("ascii")
-        name = escape(figure.stem.replace("_", " "))
+        caption = (captions or {}).get(figure.stem) or figure.stem.replace("_", " ")
+        name = escape(" — ".join(caption.splitlines()))
         parts.append(
             f'<figure><img src="data:{mime};base64,{data}" alt="{name}">'
             f"<figcaption>{name}</figcaption></figure>"

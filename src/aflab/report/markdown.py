@@ -12,19 +12,25 @@ from aflab.analysis.pairs import pairs
 from aflab.analysis.summary import sample_outcome
 from aflab.core.summary_types import RunSummary
 from aflab.eval.scorers.tag import TAG_SCORER
+from aflab.report.markers import run_markers
 from aflab.report.tables import format_table
 
 EXCERPT_CHARS = 1500
 
 
 def render_report(summary: RunSummary, log: EvalLog, notes: list[str]) -> str:
+    # The markers first: a reader who stops at the top still knows what the numbers are worth.
+    markers = [m for m in run_markers(summary) if not any(m in note for note in notes)]
     parts = [
         f"# aflab run: {inline(summary['setting'])} on {inline(summary['model'])}",
+        *[f"> **{inline(marker)}**" for marker in markers],
         fenced(format_table(summary)),
-        "Refusal rates count refused / (refused + complied); invalid samples (no parseable "
-        "output, both decision tags, loop exhausted, errors) are shown apart and left out of "
-        "the rates. The gap uses only queries valid in both tiers (paired), with Newcombe's "
-        "interval and an exact McNemar test.",
+        "Every rate is given twice. *Of decided*: refused / (refused + complied), invalid samples "
+        "(no parseable output, both decision tags, loop exhausted, errors) shown apart and left "
+        "out; the gap on queries valid in both tiers. *Of all (paper)*: as the paper counts, an "
+        "invalid sample did not comply and the AF rate is over every sample of the tier; the gap "
+        "on every query present in both tiers. Gaps are paired, with Newcombe's interval and an "
+        "exact McNemar test.",
         *[f"> {inline(note)}" for note in notes],
         f"Full log: {code_span(summary['log'])} (open it with `inspect view`).",
     ]

@@ -12,12 +12,15 @@ from importlib import resources
 
 import pandas as pd
 
+# Published figures count as the paper does: an invalid sample did not comply, and the AF rate
+# is over every sample of the tier (the runs table's ``_all`` columns).
 METRICS = {
-    "refusal_free": ("free_refusal_rate", "free_refusal_lo", "free_refusal_hi", 100.0),
-    "refusal_paid": ("paid_refusal_rate", "paid_refusal_lo", "paid_refusal_hi", 100.0),
-    "gap_pp": ("gap_pp", "gap_lo_pp", "gap_hi_pp", 1.0),
-    "af_rate": ("free_af_rate", "free_af_lo", "free_af_hi", 100.0),
+    "refusal_free": ("free_refusal_rate_all", "free_refusal_all_lo", "free_refusal_all_hi", 100.0),
+    "refusal_paid": ("paid_refusal_rate_all", "paid_refusal_all_lo", "paid_refusal_all_hi", 100.0),
+    "gap_pp": ("gap_all_pp", "gap_all_lo_pp", "gap_all_hi_pp", 1.0),
+    "af_rate": ("free_af_rate_all", "free_af_all_lo", "free_af_all_hi", 100.0),
 }
+CONVENTION = "of all (paper)"
 
 
 def published() -> pd.DataFrame:
@@ -48,6 +51,7 @@ def compare_to_paper(runs: pd.DataFrame, reference: pd.DataFrame | None = None) 
                     "variation": run["variation"],
                     "metric": ref["metric"],
                     "rule": run["compliance_rule"],
+                    "convention": CONVENTION,
                     "yours": None if pd.isna(yours) else round(scale * yours, 1),
                     "yours_ci95": _interval(run.get(lo), run.get(hi), scale),
                     "published": ref["value"]
@@ -65,6 +69,7 @@ def compare_to_paper(runs: pd.DataFrame, reference: pd.DataFrame | None = None) 
             "setting",
             "variation",
             "metric",
+            "convention",
             "yours",
             "yours_ci95",
             "published",

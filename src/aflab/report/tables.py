@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from aflab.core.summary_types import AntilabSummary, GapBlock, JudgedBlock, RunSummary
 from aflab.core.types import TIERS
+from aflab.report.markers import status_marker
 
 TIER_LABELS = {"free": "free (training)", "paid": "paid (unmonitored)"}
 
@@ -51,7 +52,7 @@ def format_table(summary: RunSummary) -> str:
         f"{summary['setting']} | {summary['model']} | {mode} | "
         f"{summary['n_queries']} queries x {summary['epochs']} epoch(s)"
         + (f" | format enforced by {enforced}" if enforced else "")
-        + ("" if summary["status"] == "success" else f" | status: {summary['status']}"),
+        + (f" | {status}" if (status := status_marker(summary["status"])) else ""),
         f"{'tier':<20}{'n':>5}{'refused':>9}{'complied':>10}{'invalid':>9}   "
         f"{'refusal ' + DECIDED_LABEL:<{RATE_WIDTH}}refusal {ALL_LABEL} (95% CIs, tag rule)",
     ]
