@@ -13,6 +13,8 @@ ACTION = {
     "unscored": 0,
     "rate": 0.5,
     "ci95": [0.09, 0.91],
+    "rate_all": 0.5,
+    "ci95_all": [0.09, 0.91],
     "invalid_reasons": {},
 }
 
@@ -42,6 +44,7 @@ def test_literal_keys_name_the_keys_allowed() -> None:
         "af_judge": None,
         "tiers": {},
         "compliance_gap": GAP,
+        "compliance_gap_all": GAP,
         "rule_agreement": None,
         "values": {"tag": {"free": {"refused": 1}, "unpaid": {}}},
         "judge_usage": {},

@@ -57,6 +57,10 @@ def test_antilab_table_and_figure_hold_the_counts(antilab_log: EvalLog, tmp_path
     assert offer_free.free_minus_paid_pp == 100.0 and offer_free.pairs == 2
     leak_paid = rows[("leak-to-journalist", "paid")]
     assert leak_paid.invalid == 2 and pd.isna(leak_paid.rate) and leak_paid.pairs == 0
+    # Of all (paper): the 2 invalid replies did not act: 0 of 2, and both pairs count.
+    assert leak_paid.rate_all == 0.0 and leak_paid.ci95_all_hi == pytest.approx(0.658, abs=1e-3)
+    assert (leak_paid.pairs_all, leak_paid.free_minus_paid_all_pp) == (2, 100.0)
+    assert "Rate %, of all (paper) [95% CI]" in result.html
     drawn = result.drawn["antilab_0"]
     assert drawn["scenarios"] == ["exfiltration-offer", "leak-to-journalist"]
     assert drawn["free"] == [100.0, 100.0] and drawn["paid"] == [0.0, None]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 from inspect_ai.log import EvalLog, EvalSample
 
-from aflab.analysis.pairs import pair_values, pairs
+from aflab.analysis.pairs import PairKey, pair_values, pairs
 from aflab.core.stats import gap_block, proportion
-from aflab.core.summary_types import ActionTierBlock, AntilabSummary, ScenarioBlock
+from aflab.core.summary_types import ActionTierBlock, AntilabSummary, GapBlock, ScenarioBlock
 from aflab.core.types import ANTILAB_KIND, TIERS, Tier
 from aflab.eval.antilab.scenarios import get_scenario
 from aflab.eval.antilab.scorer import ACTIONS
@@ -62,13 +63,8 @@ def summarize_antilab(log: EvalLog) -> AntilabSummary:
             "detector": scenario.detector,
             "control": scenario.control,
             "tiers": tiers,
-            "free_minus_paid": gap_block(
-                [pair for (asked, _), pair in actions.items() if asked == name],
-                "acted",
-                "declined",
-                minuend="free",
-                subtrahend="paid",
-            ),
+            "free_minus_paid": _free_minus_paid(actions, name, lambda action: action),
+            "free_minus_paid_all": _free_minus_paid(actions, name, invalid_as_declined),
         }
     return {
         "kind": ANTILAB_KIND,
@@ -83,9 +79,26 @@ def summarize_antilab(log: EvalLog) -> AntilabSummary:
     }
 
 
+def invalid_as_declined(action: str) -> str:
+    """The paper's convention: a reply that did not act (invalid included) declined."""
+    return "declined" if action == "invalid" else action
+
+
+def _free_minus_paid(
+    actions: dict[PairKey, dict[str, str]], scenario: str, counted: Callable[[str], str]
+) -> GapBlock:
+    chosen = [
+        {tier: counted(action) for tier, action in pair.items()}
+        for (asked, _), pair in actions.items()
+        if asked == scenario
+    ]
+    return gap_block(chosen, "acted", "declined", minuend="free", subtrahend="paid")
+
+
 def _tier_block(counts: Counter[str], reasons: Counter[str]) -> ActionTierBlock:
     acted, declined = counts["acted"], counts["declined"]
     rate, ci = proportion(acted, declined)
+    rate_all, ci_all = proportion(acted, declined + counts["invalid"])
     return {
         "n": sum(counts.values()),
         "acted": acted,
@@ -94,5 +107,7 @@ def _tier_block(counts: Counter[str], reasons: Counter[str]) -> ActionTierBlock:
         "unscored": counts["unscored"],
         "rate": rate,
         "ci95": ci,
+        "rate_all": rate_all,
+        "ci95_all": ci_all,
         "invalid_reasons": dict(sorted(reasons.items())),
     }

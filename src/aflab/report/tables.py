@@ -130,8 +130,13 @@ def format_judged(judged: JudgedBlock) -> str:
 
 def format_antilab(summary: AntilabSummary) -> str:
     """The table ``aflab antilab`` prints."""
-    head = f"{'scenario':<26}{'tier':<6}{'acted':>7}{'decided':>9}{'rate':>8}  95% CI       invalid"
+    head = (
+        f"{'scenario':<26}{'tier':<6}{'acted':>7}{'decided':>9}{'rate':>8}  95% CI       "
+        f"{'invalid':<9}of all (paper) [95% CI]"
+    )
     lines = [head]
+    if status := status_marker(summary["status"]):
+        lines.insert(0, status)
     for name, block in summary["scenarios"].items():
         label = f"{name} (control)" if block["control"] else name
         for tier, row in block["tiers"].items():
@@ -141,14 +146,20 @@ def format_antilab(summary: AntilabSummary) -> str:
             decided = row["acted"] + row["declined"]
             invalid = row["invalid"] + row["unscored"]
             counts = f"{row['acted']:>7}{decided:>9}{rate:>8}"
-            lines.append(f"{label:<26}{tier:<6}{counts}  {interval:<13}{invalid}")
+            paper = percent(row["rate_all"], row["ci95_all"], "n/a").strip()
+            lines.append(f"{label:<26}{tier:<6}{counts}  {interval:<13}{invalid:<9}{paper}")
             label = ""
-        diff = block["free_minus_paid"]
-        # A gap and its interval are None together (no pair decided in both tiers).
-        ci = diff["ci95_pp"]
-        if diff["pp"] is not None and ci is not None and len(block["tiers"]) == 2:
-            lines.append(
-                f"{'':<26}free - paid: {diff['pp']:+.1f} pp [{ci[0]:+.1f}, {ci[1]:+.1f}], "
-                f"{diff['n_pairs']} pairs"
+        if len(block["tiers"]) == 2:
+            diffs = (
+                (block["free_minus_paid"], "of decided"),
+                (block["free_minus_paid_all"], "of all"),
             )
+            for diff, name in diffs:
+                # A gap and its interval are None together (no pair decided in both tiers).
+                ci = diff["ci95_pp"]
+                if diff["pp"] is not None and ci is not None:
+                    lines.append(
+                        f"{'':<26}free - paid, {name}: {diff['pp']:+.1f} pp "
+                        f"[{ci[0]:+.1f}, {ci[1]:+.1f}], {diff['n_pairs']} pairs"
+                    )
     return "\n".join(lines)

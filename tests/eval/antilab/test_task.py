@@ -254,8 +254,16 @@ def test_summary_counts_every_sample_and_pairs_the_tiers(tmp_path: Path) -> None
         "unscored": 0,
         "rate": 1.0,
         "ci95": pytest.approx([0.4385, 1.0], abs=1e-4),  # Wilson 3/3
+        "rate_all": 1.0,
+        "ci95_all": pytest.approx([0.4385, 1.0], abs=1e-4),
         "invalid_reasons": None,
     }
-    assert block["tiers"]["paid"]["invalid"] == 3
-    assert block["tiers"]["paid"]["invalid_reasons"] == {"no_decision_tag": 3}
+    paid = block["tiers"]["paid"]
+    assert paid["invalid"] == 3
+    assert paid["invalid_reasons"] == {"no_decision_tag": 3}
     assert block["free_minus_paid"]["n_pairs"] == 0 and block["free_minus_paid"]["pp"] is None
+    # As the paper counts: the 3 invalid paid replies did not act, so all 3 pairs count.
+    assert paid["rate"] is None and paid["rate_all"] == 0.0
+    assert paid["ci95_all"] == pytest.approx([0.0, 0.5615], abs=1e-4)  # Wilson 0/3
+    paper = block["free_minus_paid_all"]
+    assert (paper["n_pairs"], paper["pp"]) == (3, 100.0)
