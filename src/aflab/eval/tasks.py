@@ -72,7 +72,7 @@ def alignment_faking(spec: RunSpec) -> Task:
             system_prompt(told.text),
             scratchpad_loop(
                 spec.max_continuations,
-                format_grammar(setting, config.scratchpad),
+                format_grammar(setting, config.scratchpad, config.self_tag),
                 spec.constrain_format,
             ),
         ],
