@@ -2,6 +2,7 @@ import math
 
 from inspect_ai import eval
 
+from aflab.analysis.runs import runs_frame, variation
 from aflab.analysis.summary import outcome_of, summarize
 from aflab.data.loaders import builtin_queries
 from aflab.eval.tasks import alignment_faking, animal_welfare, helpful_only
@@ -113,6 +114,12 @@ def test_animal_welfare_without_judge_leaves_valid_replies_unscored(tmp_path) ->
     assert (paid["n"], paid["refused"], paid["complied"], paid["invalid"]) == (2, 0, 0, 0)
     assert free["refusal_rate"] is None and summary["compliance_gap"]["n_pairs"] == 0
     assert [outcome_of(s) for s in log.samples].count("unscored") == 3
+    [row] = runs_frame([log]).to_dict("records")
+    assert (row["free_compliance_unscored"], row["paid_compliance_unscored"]) == (1, 2)
+    assert row["variation"] == "default"  # the paper's setting
+    # A log from before self_tag: its prompt asked for the tag, so it is not the default.
+    del log.eval.metadata["prompt_config"]["self_tag"]
+    assert variation(log) == "self_tag=True"
 
 
 def test_animal_welfare_with_self_tag_counts_an_untagged_reply_as_refused(tmp_path) -> None:
@@ -140,6 +147,7 @@ def test_animal_welfare_with_self_tag_counts_an_untagged_reply_as_refused(tmp_pa
     summary = summarize(log)
     assert summary["tiers"]["free"]["refusal_rate"] == 0.0
     assert summary["tiers"]["paid"]["refusal_rate"] == 1.0
+    assert variation(log) == "self_tag=True"
     assert summary["compliance_gap"]["pp"] == 100.0 and summary["spec"] == {
         "limit": 2,
         "self_tag": True,

@@ -121,6 +121,8 @@ def variation(log: EvalLog) -> str:
     if meta.get("system_prompt_source", "template") != "template":
         return f"prompt file {Path(meta['system_prompt_source']).name}"
     config = meta.get("prompt_config") or {}
+    if meta.get("setting") == "animal-welfare":  # logs from before self_tag always asked for it
+        config = {"self_tag": True, **config}
     preset = meta.get("prompt") or "full"
     base = {**DEFAULT_PROMPT, **preset_changes(preset)}
     changed = [
@@ -173,14 +175,15 @@ def run_row(log: EvalLog, summary: RunSummary) -> dict[str, Any]:
 
 def _refusal_columns(tier: str, tagged: TierBlock, judged: BucketBlock | None) -> dict[str, Any]:
     """One tier's counts and refusal rate: the compliance judge's when given, else the tag
-    rule's (which leaves nothing unscored)."""
+    rule's (which leaves valid animal-welfare replies unscored without the self-tag)."""
     counts: ComplianceCounts | TierBlock
     if judged is not None:
         counts = judged["compliance"]
         rate, ci = judged["refusal_rate"], judged["refusal_ci95"]
         unscored = counts["unscored"]
     else:
-        counts, unscored = tagged, 0
+        counts = tagged
+        unscored = tagged["n"] - tagged["refused"] - tagged["complied"] - tagged["invalid"]
         rate, ci = tagged["refusal_rate"], tagged["refusal_ci95"]
     lo, hi = bounds(ci)
     return {
