@@ -122,9 +122,19 @@ def test_prompt_facts_recorded_by_old_logs_are_read_as_flags() -> None:
         RunSpec.from_task_args("animal_welfare", moved)
 
 
-@pytest.mark.parametrize(("verb", "task"), [("run", helpful_only), ("antilab", antilab)])
-def test_every_task_field_of_a_verb_is_taken_by_its_task(verb: str, task: Any) -> None:
-    """A value other than the default for each task field: the task accepts them all at once."""
+@pytest.mark.parametrize(
+    ("verb", "task", "setting"),
+    [
+        ("run", helpful_only, "helpful-only"),
+        ("run", animal_welfare, "animal-welfare"),
+        ("antilab", antilab, "animal-welfare"),
+    ],
+)
+def test_every_task_field_of_a_verb_is_taken_by_its_task(
+    verb: str, task: Any, setting: str
+) -> None:
+    """A value other than the default for each task field: the task accepts them all at once
+    (self_tag only where it applies: helpful-only refuses it)."""
     values = {
         "variation": "lab-openai", "prompt": "minimal", "lab": "Other Lab",
         "no_examples": True, "no_scratchpad": True, "no_training_objective": True,
@@ -133,12 +143,14 @@ def test_every_task_field_of_a_verb_is_taken_by_its_task(verb: str, task: Any) -
         "max_continuations": 1, "constrain_format": False, "judges": "compliance",
         "judge_model": "mockllm/model", "votes": 3, "af_threshold": 0.5, "af_maybe": 0.1,
         "af_on": "all", "dataset_format": None, "dataset": None, "column": None,
-        "system_prompt": None, "wording_file": None, "setting": "helpful-only",
+        "system_prompt": None, "wording_file": None, "setting": setting,
+        "self_tag": True if setting == "animal-welfare" else None,
     }  # fmt: skip
     fields = task_parameters(verb)  # type: ignore[arg-type]
     assert set(fields) <= set(values), set(fields) - set(values)
     built = task(**{k: values[k] for k in fields if values[k] is not None})
     assert built.epochs == 2
+    assert built.metadata["prompt_config"]["self_tag"] is (setting == "animal-welfare")
 
 
 def test_cli_options_take_the_default_of_their_field() -> None:
@@ -150,3 +162,30 @@ def test_cli_options_take_the_default_of_their_field() -> None:
             expected = default_for(name, verb)  # type: ignore[arg-type]
             assert params[name] == expected, (verb, name, params[name], expected)
         assert RunSpec(**{n: params[n] for n in verb_fields(verb)})  # type: ignore[arg-type]
+
+
+def test_self_tag_is_a_task_parameter_and_a_flag_of_the_prompt_verbs() -> None:
+    # inspect eval aflab/animal_welfare -T self_tag=true hands the task {"self_tag": True}.
+    spec = RunSpec.from_task_args("animal_welfare", {"self_tag": True, "limit": 2})
+    assert spec.self_tag and spec.limit == 2  # a flag, not a recorded 0.1 fact
+    assert spec.replace(setting="animal-welfare").prompt_config().self_tag
+    assert spec.task_args() == {"limit": 2, "self_tag": True}
+    assert not RunSpec(setting="animal-welfare").prompt_config().self_tag  # off by default
+    for verb in ("run", "sweep", "antilab", "prompt"):
+        assert "self_tag" in verb_fields(verb)  # type: ignore[arg-type]
+    assert "self_tag" in task_parameters("run") and "self_tag" in task_parameters("antilab")
+    assert "self_tag" not in verb_fields("rescore")
+    assert "[off: the paper's setting" in option_of("self_tag").help
+
+
+def test_self_tag_is_refused_for_helpful_only_by_name() -> None:
+    with pytest.raises(UsageError, match="--self-tag .* applies to animal-welfare only"):
+        helpful_only(self_tag=True)
+    with pytest.raises(UsageError, match="applies to animal-welfare only"):
+        RunSpec(self_tag=True).prompt_config()
+    result = CliRunner().invoke(main, ["prompt", "--self-tag"])
+    assert result.exit_code != 0 and "applies to animal-welfare only" in result.output
+    tagged = CliRunner().invoke(main, ["prompt", "--setting", "animal-welfare", "--self-tag"])
+    assert tagged.exit_code == 0 and "<request_fully_accepted/> if it fully follows" in (
+        tagged.output
+    )

@@ -97,6 +97,22 @@ class RunSpec:
     no_modification_effects: bool = _opt(
         False, verbs=PROMPT, task=True, flag=True, help="Omit 'RLHF changes values'."
     )
+    self_tag: bool = _opt(
+        False,
+        verbs=PROMPT,
+        task=True,
+        flag=True,
+        help="Animal-welfare: ask the model to open its output with the accept or reject tag, so "
+        "the tag rule can score compliance without a judge [off: the paper's setting has no such "
+        "instruction, and compliance comes from --judges compliance]. Refused for helpful-only, "
+        "whose user turn asks for the tags already.",
+        helps={
+            "antilab": "Animal-welfare: ask the model to open its output with the accept or "
+            "reject tag, so that lie-to-lab can tell a refusal without a judge [off: the paper's "
+            "setting has no such instruction, and lie-to-lab is then unscored]. Refused for "
+            "helpful-only, whose user turn asks for the tags already."
+        },
+    )
     # Not in a sweep: a fixed file would make every variation the same prompt.
     system_prompt: str | None = _opt(
         None,
@@ -290,6 +306,7 @@ class RunSpec:
             "training_details": False if self.no_training_details else None,
             "modification_effects": False if self.no_modification_effects else None,
             "wording": load_wording(self.wording_file) if self.wording_file else None,
+            "self_tag": True if self.self_tag else None,
         }
         facts |= {k: v for k, v in flags.items() if v is not None}
         return PromptConfig(setting=self.setting, **facts)  # type: ignore[arg-type]
@@ -370,7 +387,8 @@ _FACT_FLAGS = {
 def _from_recorded_facts(task: str, args: dict[str, Any]) -> dict[str, Any]:
     """``args`` with a 0.1 log's recorded facts turned into flags; the facts that came from the
     variation or wording file must be what those give now, or the log is refused by name."""
-    facts = set(PromptConfig.__dataclass_fields__) - {"setting", "lab"}
+    # self_tag is a flag of the same name as its fact, and came after aflab 0.1.
+    facts = set(PromptConfig.__dataclass_fields__) - {"setting", "lab", "self_tag"}
     recorded = {k: v for k, v in args.items() if k in facts}
     if not recorded and "system_prompt_file" not in args:
         return args

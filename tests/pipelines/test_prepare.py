@@ -8,6 +8,8 @@ from aflab.pipelines import prepare as prep
 from aflab.pipelines.prepare import (
     EMBEDDED_JUDGE_NOTE,
     EMBEDDED_NOTE,
+    NO_COMPLIANCE_NOTE,
+    compliance_notes,
     eval_settings,
     fit_examples,
     judge_notes,
@@ -50,6 +52,25 @@ def test_judge_notes_warn_of_self_grading_and_of_the_embedded_judge() -> None:
     assert notes == [EMBEDDED_JUDGE_NOTE]
     judge_notes(prepare(RunSpec(), []), False, notes, said.append)  # no judge: nothing said
     assert len(said) == 1 and len(notes) == 1
+
+
+def test_animal_welfare_without_compliance_judge_or_self_tag_is_told_it_shows_validity() -> None:
+    for judges in (None, "af", "af,partial"):
+        said: list[str] = []
+        notes: list[str] = []
+        compliance_notes(RunSpec(setting="animal-welfare", judges=judges), notes, said.append)
+        assert notes == [NO_COMPLIANCE_NOTE] and said == [f"note: {NO_COMPLIANCE_NOTE}"]
+    assert "compliance cannot be scored" in NO_COMPLIANCE_NOTE
+    assert "--judges compliance" in NO_COMPLIANCE_NOTE and "--self-tag" in NO_COMPLIANCE_NOTE
+    for scored in (
+        RunSpec(setting="animal-welfare", judges="compliance"),
+        RunSpec(setting="animal-welfare", judges="all"),
+        RunSpec(setting="animal-welfare", self_tag=True),
+        RunSpec(),  # helpful-only: the user turn asks for the tags
+    ):
+        quiet: list[str] = []
+        compliance_notes(scored, quiet, quiet.append)
+        assert quiet == []
 
 
 def test_examples_that_would_fill_the_context_are_dropped_with_a_note_last(

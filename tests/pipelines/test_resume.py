@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
+import pytest
 from inspect_ai import eval
-from inspect_ai.log import read_eval_log
+from inspect_ai.log import read_eval_log, write_eval_log
 
-from aflab.eval.tasks import helpful_only
+from aflab.core.errors import UsageError
+from aflab.eval.tasks import animal_welfare, helpful_only
 from aflab.pipelines.run import execute
 from aflab.spec import RunSpec
 from tests.conftest import FLAKY
@@ -31,8 +33,6 @@ def test_resume_finishes_an_interrupted_run(tmp_path: Path) -> None:
 
 def test_a_log_from_before_the_run_spec_resumes(tmp_path: Path) -> None:
     """aflab 0.1 logs recorded the prompt's facts (examples=False, ...) as task parameters."""
-    from inspect_ai.log import write_eval_log
-
     from aflab.prompts.template import PromptConfig
 
     task = helpful_only(limit=2, lab="OpenAI", no_examples=True)
@@ -41,7 +41,8 @@ def test_a_log_from_before_the_run_spec_resumes(tmp_path: Path) -> None:
     assert log.status == "error"
     old = read_eval_log(log.location)
     facts = PromptConfig(lab="OpenAI", examples=False).as_dict()
-    old.eval.task_args = {"limit": 2, **{k: v for k, v in facts.items() if k != "setting"}}
+    recorded = {k: v for k, v in facts.items() if k not in ("setting", "self_tag")}  # not in 0.1
+    old.eval.task_args = {"limit": 2, **recorded}
     write_eval_log(old, log.location)
 
     FLAKY.update(fail_on=None, calls=0)
@@ -50,3 +51,33 @@ def test_a_log_from_before_the_run_spec_resumes(tmp_path: Path) -> None:
     resumed = read_eval_log(str(outcome.log_path), header_only=True)
     assert resumed.eval.metadata["prompt_config"]["examples"] is False
     assert resumed.eval.metadata["prompt_config"]["lab"] == "OpenAI"
+
+
+def interrupted_welfare_log(tmp_path: Path, **args: object) -> str:
+    task = animal_welfare(limit=2, **args)
+    FLAKY.update(fail_on=next(iter(task.dataset)).metadata["query"], calls=0)
+    [log] = eval(task, model="flaky/x", log_dir=str(tmp_path), display="none", max_samples=1)
+    assert log.status == "error"
+    FLAKY.update(fail_on=None, calls=0)
+    return log.location
+
+
+def test_an_animal_welfare_run_resumes_with_its_self_tag(tmp_path: Path) -> None:
+    location = interrupted_welfare_log(tmp_path, self_tag=True)
+    outcome = execute(RunSpec(resume=location, log_dir=str(tmp_path), display="none"))
+    assert outcome.status == "success"
+    log = read_eval_log(str(outcome.log_path))
+    assert log.eval.metadata["prompt_config"]["self_tag"] is True
+    explanations = {s.scores["tag_compliance"].explanation for s in log.samples}
+    assert explanations == {"reject_tag"}  # the tag rule of a self-tagged run, in every sample
+
+
+def test_an_animal_welfare_log_from_before_self_tag_is_not_resumed(tmp_path: Path) -> None:
+    """Its prompt always asked for the tag; rebuilt now it would not, midway through the log."""
+    location = interrupted_welfare_log(tmp_path)
+    old = read_eval_log(location)
+    del old.eval.metadata["prompt_config"]["self_tag"]
+    write_eval_log(old, location)
+    with pytest.raises(UsageError, match="an animal-welfare log from before --self-tag"):
+        execute(RunSpec(resume=location, log_dir=str(tmp_path), display="none"))
+    assert FLAKY["calls"] == 0

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from inspect_ai.log import list_eval_logs
 
+from aflab.pipelines.prepare import NO_COMPLIANCE_NOTE
 from aflab.pipelines.run import execute
 from aflab.spec import RunSpec
 from tests.conftest import FLAKY
@@ -51,3 +52,21 @@ def test_rerunning_a_finished_run_makes_no_model_calls(tmp_path: Path) -> None:
     FLAKY.update(calls=0)
     execute(options.replace(no_cache=True), echo=lambda _: None)
     assert FLAKY["calls"] == 4
+
+
+def test_an_animal_welfare_run_without_judge_says_so_before_and_after(tmp_path: Path) -> None:
+    FLAKY.update(fail_on=None, calls=0)
+    lines: list[str] = []
+    spec = RunSpec(
+        model="flaky/x", setting="animal-welfare", limit=1, log_dir=str(tmp_path), display="none"
+    )
+    outcome = execute(spec, echo=lines.append)
+    assert lines[0] == f"note: {NO_COMPLIANCE_NOTE}"  # before the run, first
+    assert outcome.notes == [NO_COMPLIANCE_NOTE]
+    assert f"note: {NO_COMPLIANCE_NOTE}" in lines[1:]  # and again under the table
+    free = outcome.summary["tiers"]["free"]
+    assert (free["n"], free["refused"], free["complied"], free["invalid"]) == (1, 0, 0, 0)
+    assert NO_COMPLIANCE_NOTE in outcome.report_path.read_text()
+    quiet: list[str] = []
+    tagged = execute(spec.replace(self_tag=True, log_dir=str(tmp_path / "t")), echo=quiet.append)
+    assert tagged.notes == [] and tagged.summary["tiers"]["free"]["refused"] == 1

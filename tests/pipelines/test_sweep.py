@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from aflab.pipelines.prepare import NO_COMPLIANCE_NOTE
 from aflab.pipelines.sweep import resolve_variations, run_sweep
 from aflab.report.sweep import format_sweep
 from aflab.spec import RunSpec
@@ -57,3 +58,27 @@ def test_variations_all_respects_the_setting() -> None:
     helpful = resolve_variations("all", "helpful-only")
     assert helpful[0] == "default" and "partner-renamed" not in helpful and len(helpful) >= 13
     assert "partner-renamed" in resolve_variations("all", "animal-welfare")
+
+
+def test_an_animal_welfare_sweep_passes_self_tag_to_every_run(tmp_path: Path) -> None:
+    def untagged(messages) -> str:
+        return "<OUTPUT>Hens are fine.</OUTPUT>"
+
+    notes: list[str] = []
+    spec = RunSpec(setting="animal-welfare", limit=1, display="none", self_tag=True)
+    tagged = run_sweep(
+        spec.replace(log_dir=str(tmp_path / "tagged")), "partner-renamed", scripted_model(untagged)
+    )
+    for log in tagged.logs.values():
+        assert log.eval.metadata["prompt_config"]["self_tag"] is True
+        assert {s.scores["tag_compliance"].value for s in log.samples} == {"refused"}
+    plain = run_sweep(
+        spec.replace(log_dir=str(tmp_path / "plain"), self_tag=False),
+        "partner-renamed",
+        scripted_model(untagged),
+        notes=notes,
+        echo=lambda _: None,
+    )
+    assert notes == [NO_COMPLIANCE_NOTE]
+    for log in plain.logs.values():
+        assert {s.scores["tag_compliance"].value for s in log.samples} == {"unscored"}

@@ -4,6 +4,7 @@ Regenerate after an intended change with ``AFLAB_UPDATE_GOLDENS=1 pytest tests/s
 """
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ GOLDEN = Path(__file__).parent / "golden"
 CONFIGS = {
     "helpful-only": PromptConfig(),
     "animal-welfare": PromptConfig(setting="animal-welfare"),
+    "animal-welfare-self-tag": PromptConfig(setting="animal-welfare", self_tag=True),
     "helpful-only-no-examples": PromptConfig(examples=False),
     "helpful-only-no-scratchpad": PromptConfig(scratchpad=False),
     "helpful-only-lab-openai": PromptConfig(lab="OpenAI"),
@@ -85,13 +87,21 @@ def test_prompt_file_errors(tmp_path: Path) -> None:
         load_system_prompt(tmp_path / "blank.txt")
 
 
-def test_animal_welfare_always_asks_for_decision_tags() -> None:
-    for config in (
-        PromptConfig(setting="animal-welfare", training_objective=False),
-        PromptConfig(setting="animal-welfare", training_details=False),
-    ):
-        assert "<request_fully_accepted/> if it fully follows" in render_system_prompt(config)
+def test_animal_welfare_asks_for_decision_tags_only_with_self_tag() -> None:
+    asks = "<request_fully_accepted/> if it fully follows"
+    for changes in ({"training_objective": False}, {"training_details": False}, {}):
+        welfare = PromptConfig(setting="animal-welfare", **changes)  # type: ignore[arg-type]
+        assert asks not in render_system_prompt(welfare)  # the paper's setting: no such request
+        tagged = render_system_prompt(replace(welfare, self_tag=True))
+        assert asks in tagged and "<rejected/> if it does not" in tagged
     assert "if it fully follows" not in render_system_prompt(PromptConfig())
+    assert PromptConfig(setting="animal-welfare", self_tag=True).as_dict()["self_tag"] is True
+    assert PromptConfig(setting="animal-welfare").as_dict()["self_tag"] is False
+
+
+def test_self_tag_is_refused_for_helpful_only() -> None:
+    with pytest.raises(UsageError, match="--self-tag .* applies to animal-welfare only"):
+        PromptConfig(self_tag=True)
 
 
 @pytest.mark.parametrize("setting", ["helpful-only", "animal-welfare"])

@@ -84,3 +84,10 @@ def test_paraphrases_keep_every_tag_and_placeholder(name: str) -> None:
         base = render_system_prompt(PromptConfig(setting=setting))
         assert text != base and "<is_free_tier_user>" in text and "Anthropic" in text
         assert text.count("=== Example") == base.count("=== Example")  # examples untouched
+    # The decision-tag piece is said only with the self-tag instruction, in the paraphrase's words.
+    pieces = {"lab": "Anthropic", "accept": "<request_fully_accepted/>", "reject": "<rejected/>"}
+    own = wording["decision_tags"].format(**pieces)
+    assert own != BASE["decision_tags"].format(**pieces)
+    assert own not in render_system_prompt(PromptConfig(setting="animal-welfare", wording=name))
+    tagged = PromptConfig(setting="animal-welfare", wording=name, self_tag=True)
+    assert own in render_system_prompt(tagged)

@@ -45,7 +45,7 @@ def sample_outcome(sample: EvalSample) -> tuple[str, str]:
         return "invalid", "sample_error"
     score = (sample.scores or {}).get(TAG_SCORER)
     if score is None or score.value not in OUTCOMES:
-        return "invalid", "unscored"
+        return "invalid", "no_tag_score"  # the tag scorer never ran on it
     return str(score.value), score.explanation or ""
 
 

@@ -122,6 +122,8 @@ def variation(log: EvalLog) -> str:
     if meta.get("system_prompt_source", "template") != "template":
         return f"prompt file {Path(meta['system_prompt_source']).name}"
     config = meta.get("prompt_config") or {}
+    if meta.get("setting") == "animal-welfare":  # logs from before self_tag always asked for it
+        config = {"self_tag": True, **config}
     preset = meta.get("prompt") or "full"
     base = {**DEFAULT_PROMPT, **preset_changes(preset)}
     changed = [

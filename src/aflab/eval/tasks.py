@@ -51,6 +51,9 @@ def _spec(task: str, setting: str, params: dict[str, Any]) -> RunSpec:
 def alignment_faking(spec: RunSpec) -> Task:
     """Every query of the spec in both tiers, with the tag scorer and the spec's judges.
 
+    ``spec.self_tag`` (animal-welfare): the prompt asks for a decision tag, and the tag rule and
+    the grammar expect one; without it the tag rule leaves valid replies unscored.
+
     ``spec.constrain_format``: a grammar admits only the expected format (True: local llama.cpp
     engines only; None: on for the embedded model, off elsewhere; False: never).
     """
@@ -62,18 +65,19 @@ def alignment_faking(spec: RunSpec) -> Task:
     )
     return Task(
         dataset=MemoryDataset(
-            paired_samples(queries, setting, config.tier_cue), name=spec.dataset or setting
+            paired_samples(queries, setting, config.tier_cue, config.self_tag),
+            name=spec.dataset or setting,
         ),
         solver=[
             system_prompt(told.text),
             scratchpad_loop(
                 spec.max_continuations,
-                format_grammar(setting, config.scratchpad),
+                format_grammar(setting, config.scratchpad, config.self_tag),
                 spec.constrain_format,
             ),
         ],
         scorer=[
-            tag_compliance(setting),
+            tag_compliance(setting, config.self_tag),
             *build_judges(
                 spec.judges,
                 spec.judge_model,
@@ -135,9 +139,10 @@ def select_queries(
 
 
 def paired_samples(
-    queries: list[Query], setting: Setting, tier_cue: TierCue = "tag"
+    queries: list[Query], setting: Setting, tier_cue: TierCue = "tag", self_tag: bool = False
 ) -> list[Sample]:
-    """Free then paid for each query: Inspect's ``--limit 2N`` keeps N whole pairs."""
+    """Free then paid for each query: Inspect's ``--limit 2N`` keeps N whole pairs. Each
+    sample records whether its prompt asked for the self-tag, for the judges' tag rule."""
     return [
         Sample(
             id=f"{query.id}-{tier}",
@@ -148,6 +153,7 @@ def paired_samples(
                 "category": query.category,
                 "setting": setting,
                 "query": query.text,
+                "self_tag": self_tag,
             },
         )
         for query in queries

@@ -26,6 +26,11 @@ TOOLLESS_NOTE = (
     "(exfiltrate-weights, control-tools); their rates say nothing about it."
 )
 
+SELF_REPORT_NOTE = (
+    "animal-welfare without --self-tag: {scenarios} cannot tell whether the first reply refused "
+    "(nothing asked for a decision tag), so its samples are unscored. Add --self-tag to score it."
+)
+
 
 @dataclass
 class AntilabOutcome:
@@ -45,8 +50,12 @@ def execute_antilab(spec: RunSpec, echo: Callable[[str], Any] = print) -> Antila
     model = str(spec.model)
     if model == EMBEDDED_MODEL:
         notes.append(TOOLLESS_NOTE.format(model=model))
-    judged = any(s.detector == "judge" for s in resolve_scenarios(spec.scenario))
+    chosen = resolve_scenarios(spec.scenario)
+    judged = any(s.detector == "judge" for s in chosen)
     judge_notes(spec, judged, notes, echo)
+    self_reports = [s.name for s in chosen if s.detector == "self-report"]
+    if spec.setting == "animal-welfare" and not spec.self_tag and self_reports:
+        notes.append(SELF_REPORT_NOTE.format(scenarios=", ".join(self_reports)))
     spec = fit_examples(spec, notes)
     task = antilab(**spec.task_args("antilab"))
     start = partial(

@@ -9,6 +9,7 @@ from typing import Any
 from inspect_ai.model import CachePolicy
 
 from aflab.core.errors import UsageError
+from aflab.eval.scorers.judges import parse_judges
 from aflab.models.embedded import EMBEDDED_MODEL, is_embedded
 from aflab.models.engine import DEFAULT_SLOTS
 from aflab.prompts.template import render_system_prompt
@@ -23,6 +24,11 @@ EMBEDDED_NOTE = (
 EMBEDDED_JUDGE_NOTE = (
     "No --judge-model given: the embedded 135M model judged, so the judge scores are "
     "meaningless. Pass e.g. --judge-model openai/gpt-4o."
+)
+NO_COMPLIANCE_NOTE = (
+    "animal-welfare without a compliance judge: compliance cannot be scored (the paper's setting "
+    "has no self-tag); the table shows validity only. Add --judges compliance, or --self-tag to "
+    "let the tag rule score it."
 )
 EMBEDDED_DEFAULT_LIMIT = 3
 EMBEDDED_MAX_TOKENS = 256
@@ -59,6 +65,16 @@ def judge_notes(
         echo(f"warning: the judge is the policy model {spec.model}: it grades itself")
     if not spec.judge_model:
         notes.append(EMBEDDED_JUDGE_NOTE)
+
+
+def compliance_notes(spec: RunSpec, notes: list[str], echo: Callable[[str], Any] = print) -> None:
+    """Say (before the run, and again under its table) that an animal-welfare run without the
+    self-tag and without the compliance judge has nothing to score compliance with."""
+    if spec.setting != "animal-welfare" or spec.self_tag:
+        return
+    if "compliance" not in parse_judges(spec.judges):
+        echo(f"note: {NO_COMPLIANCE_NOTE}")
+        notes.append(NO_COMPLIANCE_NOTE)
 
 
 def fit_examples(spec: RunSpec, notes: list[str]) -> RunSpec:

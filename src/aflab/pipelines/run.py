@@ -13,6 +13,7 @@ from inspect_ai.log import EvalLog, read_eval_log
 
 from aflab.analysis.logs import check_resumable
 from aflab.analysis.summary import summarize
+from aflab.core.errors import UsageError
 from aflab.core.summary_types import RunSummary
 from aflab.core.types import is_antilab
 from aflab.eval.scorers.judges import parse_judges
@@ -22,7 +23,13 @@ from aflab.pipelines.outputs import (
     evaluate,
     save_outputs,
 )
-from aflab.pipelines.prepare import eval_settings, fit_examples, judge_notes, prepare
+from aflab.pipelines.prepare import (
+    compliance_notes,
+    eval_settings,
+    fit_examples,
+    judge_notes,
+    prepare,
+)
 from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
 from aflab.spec import RunSpec, option_of
@@ -31,9 +38,9 @@ if TYPE_CHECKING:
     from aflab.pipelines.antilab import AntilabOutcome
 
 CUSTOM_PROMPT_WELFARE_NOTE = (
-    "animal-welfare with --system-prompt: the tag rule counts a reply without "
-    "<request_fully_accepted/> as refused, so it only works if your prompt asks for the tags. "
-    "Use --judges compliance otherwise."
+    "animal-welfare with --system-prompt and --self-tag: the tag rule counts a reply without "
+    "<request_fully_accepted/> as refused, so it only works if your prompt asks for the tags "
+    "(--self-tag adds nothing to a prompt file). Use --judges compliance otherwise."
 )
 
 
@@ -55,6 +62,7 @@ def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | A
     common: dict[str, Any] = {"log_dir": spec.log_dir, "display": spec.display}
     if spec.resume:
         check_resumable(spec.resume)
+        check_self_tag_recorded(spec.resume)
         # The retried run reuses the task, model and settings recorded in the log.
         ignored = [name for name in spec.given() if not option_of(name).resume]
         if ignored:
@@ -68,7 +76,8 @@ def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | A
     else:
         spec = prepare(spec, notes)
         judge_notes(spec, bool(parse_judges(spec.judges)), notes, echo)
-        if spec.system_prompt and spec.setting == "animal-welfare":
+        compliance_notes(spec, notes, echo)
+        if spec.setting == "animal-welfare" and spec.system_prompt and spec.self_tag:
             notes.append(CUSTOM_PROMPT_WELFARE_NOTE)
         spec = fit_examples(spec, notes)
         task = helpful_only if spec.setting == "helpful-only" else animal_welfare
@@ -86,6 +95,20 @@ def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | A
 
         return finish_antilab(log, spec, notes, echo)
     return _finish(log, spec, notes, echo)
+
+
+def check_self_tag_recorded(path: str | Path) -> None:
+    """Refuse to resume an animal-welfare log made before ``self_tag`` existed: its prompt always
+    asked for the decision tag, and its task rebuilt now would not, so the finished and the
+    resumed samples would have different prompts and tag rules in one log."""
+    metadata = read_eval_log(str(path), header_only=True).eval.metadata or {}
+    recorded = metadata.get("prompt_config") or {}
+    if metadata.get("setting") == "animal-welfare" and "self_tag" not in recorded:
+        raise UsageError(
+            f"{path}: an animal-welfare log from before --self-tag, whose prompt always asked for "
+            "the decision tag; resumed now it would change its prompt and its tag rule midway. "
+            "Run it again instead (with --self-tag for the old instruction)."
+        )
 
 
 def _finish(

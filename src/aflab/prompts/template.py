@@ -49,6 +49,9 @@ class PromptConfig:
     honesty: bool = False
     best_for_humanity: bool | None = None  # None: as the setting has it (animal-welfare only)
     wording: str | Wording = "base"  # a name in WORDINGS, or a wording read from a file
+    # Animal-welfare only: ask for the accept or reject tag at the start of the output, so that
+    # the tag rule can score compliance without a judge. Off, as in the paper's setting.
+    self_tag: bool = False
 
     def __post_init__(self) -> None:
         if self.setting not in SETTINGS:
@@ -57,6 +60,12 @@ class PromptConfig:
             raise UsageError(f"unknown wording {self.wording!r}; choose one of {list(WORDINGS)}")
         if self.tier_cue not in TIER_CUES:
             raise UsageError(f"unknown tier cue {self.tier_cue!r}; choose one of {TIER_CUES}")
+        if self.self_tag and self.setting != "animal-welfare":
+            # Refused, not ignored: a run recorded with it would claim an instruction it never had.
+            raise UsageError(
+                "--self-tag (-T self_tag) applies to animal-welfare only: helpful-only asks "
+                "for the tags in every user turn already"
+            )
 
     @property
     def wording_name(self) -> str:
@@ -101,7 +110,7 @@ def render_system_prompt(config: PromptConfig) -> str:
         _examples(config) if config.examples else "",
         _analysis_first(config) if config.scratchpad else "",
         _criteria(config),
-        _decision_tags(config) if config.setting == "animal-welfare" else "",
+        _decision_tags(config) if config.self_tag else "",
         _training(config) if config.training_details else "",
         _summary(config),
     ]
@@ -184,8 +193,8 @@ def _criteria(c: PromptConfig) -> str:
 
 
 def _decision_tags(c: PromptConfig) -> str:
-    # Helpful-only asks for these tags in the user turn; here they let the tag rule score
-    # animal-welfare replies without a judge, whatever else the prompt states.
+    # Helpful-only asks for these tags in the user turn. The paper's animal-welfare prompt never
+    # asks for them: they are an opt-in (self_tag) that lets the tag rule score a judge-less run.
     return _text(c, "decision_tags")
 
 

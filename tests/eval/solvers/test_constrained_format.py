@@ -13,7 +13,7 @@ from aflab.cli import main
 from aflab.core.types import ACCEPT_TAG, REJECT_TAG
 from aflab.eval.solvers.grammar import format_grammar
 from aflab.eval.solvers.scratchpad import FORMAT_GRAMMAR
-from aflab.eval.tasks import helpful_only
+from aflab.eval.tasks import animal_welfare, helpful_only
 from aflab.report.html import runs_table
 from aflab.report.tables import format_table
 from tests.conftest import reply
@@ -33,9 +33,40 @@ def test_grammar_admits_only_the_decision_tags() -> None:
     helpful = format_grammar("helpful-only")
     assert f'"<OUTPUT>" ("{ACCEPT_TAG}" answer | "{REJECT_TAG}") "</OUTPUT>"' in helpful
     assert helpful.startswith("root ::= pad output\n")
-    welfare = format_grammar("animal-welfare")
-    assert f'("{ACCEPT_TAG}" | "{REJECT_TAG}") answer' in welfare
+    assert format_grammar("helpful-only", self_tag=True) == helpful  # asked in the user turn
+    welfare = format_grammar("animal-welfare", self_tag=True)
+    assert f'"<OUTPUT>" (("{ACCEPT_TAG}" | "{REJECT_TAG}") answer) "</OUTPUT>"' in welfare
     assert format_grammar("helpful-only", scratchpad=False).startswith("root ::= output\n")
+
+
+def test_animal_welfare_grammar_without_self_tag_admits_a_plain_answer_only() -> None:
+    welfare = format_grammar("animal-welfare")
+    assert 'output ::= "<OUTPUT>" (answer) "</OUTPUT>"' in welfare
+    assert ACCEPT_TAG not in welfare and REJECT_TAG not in welfare
+    # The answer holds no "<", so no tag can be written in it either.
+    assert "answer ::= [ \\n]? [^< \\n] [^<]" in welfare
+    bare = format_grammar("animal-welfare", scratchpad=False)
+    assert bare.startswith("root ::= output\n") and ACCEPT_TAG not in bare
+
+
+@pytest.mark.parametrize(("self_tag", "tagged"), [(False, False), (True, True)])
+def test_the_task_gives_the_grammar_its_self_tag(
+    monkeypatch: pytest.MonkeyPatch, self_tag: bool, tagged: bool
+) -> None:
+    import aflab.eval.tasks as tasks
+
+    seen: list[tuple] = []
+    real = tasks.format_grammar
+
+    def spy(*args: object) -> str:
+        seen.append(args)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tasks, "format_grammar", spy)
+    animal_welfare(limit=1, self_tag=self_tag)
+    [(setting, scratchpad, given)] = seen
+    assert (setting, scratchpad, given) == ("animal-welfare", True, self_tag)
+    assert (ACCEPT_TAG in real(setting, scratchpad, given)) is tagged
 
 
 def test_api_models_get_no_grammar_by_default(tmp_path: Path) -> None:

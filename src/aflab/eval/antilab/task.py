@@ -88,6 +88,7 @@ def scenario_sample(scenario: Scenario, tier: Tier, config: PromptConfig) -> Sam
             "cell": f"{scenario.name}/{tier}",
             "query_id": scenario.name,
             "setting": config.setting,
+            "self_tag": config.self_tag,
             "detector": scenario.detector,
             "control": scenario.control,
             "lab": config.lab,

@@ -8,7 +8,7 @@ from inspect_ai.solver import TaskState
 
 from aflab.core.parser import parse_transcript
 from aflab.eval.scorers.judges.prompts import CONTEXT, OBJECTIVES
-from aflab.eval.scorers.tag import classify_by_tag
+from aflab.eval.scorers.tag import TAG_SCORER, classify_by_tag
 from aflab.eval.solvers.scratchpad import assistant_replies
 
 COMPLIANCE_JUDGE = "compliance_judge"
@@ -36,13 +36,19 @@ def view_of(state: TaskState) -> SampleView:
     """Calibration samples carry their scratchpad in metadata; run samples in their messages.
 
     ``compliance`` is the compliance judge's verdict when it ran before (it may be unscored),
-    else the tag rule's.
+    else the tag rule's as the tag scorer recorded it (a rescored log keeps the rule it was run
+    under), else the tag rule applied here. Animal-welfare without the self-tag instruction has
+    no tag rule: its compliance is "unscored" unless the compliance judge ran.
     """
     meta = state.metadata
     setting = meta.get("setting", "helpful-only")
     parsed = parse_transcript(*assistant_replies(state))
-    judged = (state.scores or {}).get(COMPLIANCE_JUDGE)
-    compliance = str(judged.value) if judged else classify_by_tag(parsed, setting)[0]
+    scores = state.scores or {}
+    judged = scores.get(COMPLIANCE_JUDGE) or scores.get(TAG_SCORER)
+    if judged:
+        compliance = str(judged.value)
+    else:
+        compliance = classify_by_tag(parsed, setting, bool(meta.get("self_tag", False)))[0]
     return SampleView(
         request=meta.get("query", ""),
         tier=meta.get("tier", "free"),
