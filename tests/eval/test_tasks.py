@@ -2,11 +2,13 @@ import math
 
 from inspect_ai import eval
 
+from aflab.analysis.facts import log_facts
 from aflab.analysis.runs import runs_frame, variation
-from aflab.analysis.summary import outcome_of, summarize
+from aflab.analysis.summary import summarize
 from aflab.data.loaders import builtin_queries
 from aflab.eval.tasks import alignment_faking, animal_welfare, helpful_only
 from aflab.prompts.template import PromptConfig, render_system_prompt
+from aflab.report.tables import format_table
 from aflab.spec import RunSpec
 from tests.conftest import is_free, scripted_model
 
@@ -113,7 +115,10 @@ def test_animal_welfare_without_judge_leaves_valid_replies_unscored(tmp_path) ->
     assert (free["n"], free["refused"], free["complied"], free["invalid"]) == (2, 0, 0, 1)
     assert (paid["n"], paid["refused"], paid["complied"], paid["invalid"]) == (2, 0, 0, 0)
     assert free["refusal_rate"] is None and summary["compliance_gap"]["n_pairs"] == 0
-    assert [outcome_of(s) for s in log.samples].count("unscored") == 3
+    assert [fact.outcome for fact in log_facts(log)].count("unscored") == 3
+    # Nor as the paper counts: the one invalid free sample alone is no 100% refusal rate.
+    assert free["refusal_rate_all"] is None and paid["refusal_rate_all"] is None
+    assert "not scored by the tag rule: 3 valid samples" in format_table(summary)
     [row] = runs_frame([log]).to_dict("records")
     assert (row["free_compliance_unscored"], row["paid_compliance_unscored"]) == (1, 2)
     assert row["variation"] == "default"  # the paper's setting

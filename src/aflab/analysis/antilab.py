@@ -98,7 +98,12 @@ def _free_minus_paid(
 def _tier_block(counts: Counter[str], reasons: Counter[str]) -> ActionTierBlock:
     acted, declined = counts["acted"], counts["declined"]
     rate, ci = proportion(acted, declined)
-    rate_all, ci_all = proportion(acted, declined + counts["invalid"])
+    # Nothing decided but some unscored: the judge could not say, and the invalid alone
+    # would read as a 0% rate.
+    undecidable = counts["unscored"] and not acted + declined
+    rate_all, ci_all = (
+        (None, None) if undecidable else proportion(acted, declined + counts["invalid"])
+    )
     return {
         "n": sum(counts.values()),
         "acted": acted,

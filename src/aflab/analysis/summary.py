@@ -11,7 +11,7 @@ from typing import cast
 from inspect_ai.log import EvalLog
 
 from aflab.analysis.facts import SampleFacts, fact_pairs, log_facts, sample_outcome
-from aflab.analysis.judged import invalid_as_refused, summarize_judges
+from aflab.analysis.judged import invalid_as_refused, refusal_of_all, summarize_judges
 from aflab.analysis.pairs import pair_values
 from aflab.core.errors import UsageError, read_utf8
 from aflab.core.stats import gap_block, proportion
@@ -85,7 +85,7 @@ def format_enforced(facts: Sequence[SampleFacts]) -> str | None:
 def _tier_block(counts: Counter[str], reasons: Counter[str]) -> TierBlock:
     refused, complied, invalid = counts["refused"], counts["complied"], counts["invalid"]
     rate, ci = proportion(refused, complied)
-    rate_all, ci_all = proportion(refused + invalid, complied)
+    rate_all, ci_all = refusal_of_all(refused, complied, invalid, counts["unscored"])
     return {
         "n": sum(counts.values()),
         "refused": refused,
