@@ -3,7 +3,6 @@ the judging the samples hold."""
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from aflab.eval.tasks import helpful_only
 from aflab.pipelines.rescore import rescore
 from tests.conftest import FLAKY, scripted_judge, scripted_model
 from tests.eval.scorers.test_judges import judge_script, policy
+from tests.report.fixtures import with_broken_sample
 
 
 def seen(sample: EvalSample) -> dict:
@@ -70,13 +70,7 @@ def test_a_json_log_is_read_whole(report_logs, tmp_path: Path) -> None:
 
 def test_an_unreadable_sample_names_the_log(report_logs, tmp_path: Path) -> None:
     _, logs = report_logs
-    broken = tmp_path / "broken.eval"
-    with zipfile.ZipFile(logs[0].location) as source, zipfile.ZipFile(broken, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "samples/hr-002-free_epoch_1.json":
-                data = b"{not json"
-            target.writestr(item, data)
+    broken = with_broken_sample(logs[0].location, tmp_path / "broken.eval", "hr-002-free_epoch_1")
     read_log(broken, header_only=True)  # the header is fine
     samples = stream_samples(broken)
     assert next(samples).id == "hr-001-free"
