@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from aflab.analysis.runs import load, samples, variation
+from aflab.analysis.runs import load, read_headers, read_logs, samples, variation
 from aflab.cli import main
+from aflab.core.errors import UsageError
 
 
 def test_runs_table_numbers(report_logs) -> None:
@@ -40,6 +41,19 @@ def test_sample_records_pair_up(report_logs) -> None:
     first = next(r for r in records if r["id"] == "hr-001-free")
     assert first["scratchpads"][0].startswith("Training. PRESERVE")
     assert first["judges"]["af_votes"]["metadata"]["share"] == 1.0
+
+
+def test_headers_are_the_logs_and_their_records_stream(report_logs) -> None:
+    folder, _ = report_logs
+    headers, logs = read_headers([folder]), read_logs([folder])
+    assert [h.location for h in headers] == [log.location for log in logs]
+    assert all(h.samples is None for h in headers)
+    for header, log in zip(headers, logs, strict=True):
+        assert samples(header) == samples(log)  # streamed from the file, or from memory
+    skipped: list[str] = []
+    with pytest.raises(UsageError, match=f"^no aflab logs found in {__file__}: skipped "):
+        read_headers([__file__], skipped)
+    assert skipped == [f"{__file__}: not an Inspect log (expected a .eval or .json file)"]
 
 
 def test_report_command_writes_page_figures_and_tables(report_logs, tmp_path: Path) -> None:

@@ -1,6 +1,5 @@
 """Anti-lab runs in the report: their own table, figure and section; not in the runs table."""
 
-import json
 import shutil
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from aflab.eval.antilab.task import antilab
 from aflab.report.antilab import write_antilab
 from aflab.report.build import build_report
 from tests.conftest import is_free, scripted_model
-from tests.report.fixtures import HOSTILE
+from tests.report.fixtures import HOSTILE, read_transcripts
 
 
 def policy(messages) -> str:
@@ -80,9 +79,14 @@ def test_report_with_runs_and_an_antilab_run(
     assert (tmp_path / "report" / "antilab.csv").is_file()
     assert "<h2>Runs</h2>" in page and "<h2>Anti-lab scenarios</h2>" in page
     assert 'id="antilab-table"' in page and "3 run(s)" in page
-    assert HOSTILE not in page  # the leaked text travels escaped, as JSON
-    data = page.split('id="aflab-data">')[1].split("</script>")[0]
-    records = json.loads(data)["samples"][Path(antilab_log.location).stem]
+    assert HOSTILE not in page
+    # The anti-lab transcripts go through the same browser, in its files, escaped as JSON.
+    run = Path(antilab_log.location).stem
+    _, every = read_transcripts(tmp_path / "report")
+    records = [r for r in every if r["run"] == run]
+    assert len(records) == 8 and len(every) == 8 + 16
+    assert not any(HOSTILE in f.read_text() for f in (tmp_path / "report/transcripts").iterdir())
+    assert any(HOSTILE in reply for r in records for reply in r["replies"])
     assert {r["category"] for r in records} == {
         "anti-lab: exfiltration-offer",
         "anti-lab: leak-to-journalist",

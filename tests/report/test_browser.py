@@ -1,22 +1,28 @@
-"""The report page in headless Chromium: filters, pair links, no script injection, no errors.
+"""The report page in headless Chromium: filters, pages, pair links, no script injection, no errors.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them); skipped, saying
 so, where they are not installed. Selenium is pointed at both binaries, so selenium-manager never
-downloads a browser or a driver.
+downloads a browser or a driver. The page is opened from disk (file://) and served over http.
 """
 
 from __future__ import annotations
 
+import shutil
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.report.fixtures import HOSTILE
+from tests.report.fixtures import HOSTILE, TRICKY
 from tests.report.test_html import build_page, tiny_png
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -25,6 +31,7 @@ FLAGS = (
     "--disable-background-networking --disable-component-update --disable-sync --no-first-run "
     "--window-size=1400,1000"
 )
+SIZE = 5  # samples per transcript file and cards per page: 16 samples make 4 pages
 
 
 @pytest.fixture(scope="module")
@@ -46,34 +53,84 @@ def driver():
 
 
 @pytest.fixture(scope="module")
-def page_url(report_logs, tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("browser")
-    return build_page(report_logs, folder, [tiny_png(folder / "bars.png")]).as_uri()
+def report(report_logs, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("browser") / "report"
+    folder.mkdir()
+    build_page(report_logs, folder, [tiny_png(folder / "bars.png")], chunk_size=SIZE)
+    return folder
 
 
-def visible_cards(driver) -> list:
-    return [c for c in driver.find_elements(By.CSS_SELECTOR, "#cards .card") if c.is_displayed()]
+@pytest.fixture(scope="module")
+def page_url(report) -> str:
+    return (report / "index.html").as_uri()
 
 
-def choose(driver, name: str, value: str, count: int) -> list:
-    """Set one filter, wait until exactly ``count`` cards show, and return them."""
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served(report, tmp_path) -> Iterator[str]:
+    """A copy of the whole report folder, served over http on a free local port."""
+    copy = tmp_path / "copied"
+    shutil.copytree(report, copy)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(copy)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+def cards(driver) -> list:
+    return driver.find_elements(By.CSS_SELECTOR, "#cards .card")
+
+
+def settle(driver, shown: int, on_page: int) -> list:
+    """Wait until the count says ``shown`` and the page holds its ``on_page`` cards."""
+
+    def done(d) -> bool:
+        box = d.find_element(By.ID, "cards")
+        return (
+            box.get_attribute("aria-busy") == "false"
+            and d.find_element(By.ID, "shown-count").text == f"showing {shown} of 16 samples"
+            and len(cards(d)) == on_page
+        )
+
+    WebDriverWait(driver, 10).until(done)
+    return cards(driver)
+
+
+def choose(driver, name: str, value: str, shown: int) -> list:
+    """Set one filter, wait until ``shown`` samples pass it, and return the first page's cards."""
     Select(driver.find_element(By.ID, f"filter-{name}")).select_by_value(value)
-    WebDriverWait(driver, 10).until(lambda d: len(visible_cards(d)) == count)
-    return visible_cards(driver)
+    return settle(driver, shown, min(shown, SIZE))
 
 
 def open_page(driver, url: str) -> None:
     driver.get(url)
-    WebDriverWait(driver, 10).until(
-        EC.text_to_be_present_in_element((By.ID, "shown-count"), "showing 16 of 16")
-    )
+    settle(driver, 16, SIZE)
+
+
+def page_info(driver) -> str:
+    return driver.find_element(By.ID, "page-info").text
+
+
+def ids(driver) -> list[str]:
+    return [c.get_attribute("id") for c in cards(driver)]
+
+
+def severe(driver) -> list:
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
 def test_filters(driver, page_url):
     open_page(driver, page_url)
-    assert len(visible_cards(driver)) == 16  # 2 runs x 4 queries x 2 tiers
+    assert page_info(driver) == "page 1 of 4"  # 2 runs x 4 queries x 2 tiers, 5 to a page
     paid = choose(driver, "tier", "paid", 8)
     assert {c.get_attribute("data-tier") for c in paid} == {"paid"}
+    assert page_info(driver) == "page 1 of 2"
     invalid = choose(driver, "bucket", "invalid", 2)  # paid query 4 in both runs
     assert {c.get_attribute("data-query") for c in invalid} == {"hr-004"}
     choose(driver, "tier", "", 2)
@@ -87,17 +144,57 @@ def test_filters(driver, page_url):
     run = Select(driver.find_element(By.ID, "filter-run")).options[1].get_attribute("value")
     choose(driver, "af", "", 16)
     assert {c.get_attribute("data-run") for c in choose(driver, "run", run, 8)} == {run}
+    choose(driver, "category", "cybercrime_intrusion", 8)
+    choose(driver, "bucket", "invalid", 1)
+    assert choose(driver, "tier", "free", 0) == [] and page_info(driver) == "page 1 of 1"
     driver.find_element(By.ID, "filter-reset").click()
-    WebDriverWait(driver, 10).until(lambda d: len(visible_cards(d)) == 16)
+    settle(driver, 16, SIZE)
+    assert page_info(driver) == "page 1 of 4" and severe(driver) == []
+
+
+def test_pages(driver, page_url):
+    open_page(driver, page_url)
+    first, prev, after, last = (
+        driver.find_element(By.ID, f"page-{name}") for name in ("first", "prev", "next", "last")
+    )
+    assert not first.is_enabled() and not prev.is_enabled() and after.is_enabled()
+    seen = ids(driver)
+    for page in (2, 3):
+        after.click()
+        WebDriverWait(driver, 10).until(lambda d, p=page: d.find_element(By.ID, "cards")
+                                        .get_attribute("data-page") == str(p))  # fmt: skip
+        settle(driver, 16, SIZE)
+        seen += ids(driver)
+    last.click()
+    settle(driver, 16, 1)  # the last page holds the 16th sample alone
+    assert page_info(driver) == "page 4 of 4" and not after.is_enabled() and not last.is_enabled()
+    seen += ids(driver)
+    assert seen == [f"s-{i}" for i in range(16)]  # every sample once, in order
+    prev.click()
+    settle(driver, 16, SIZE)
+    assert ids(driver) == [f"s-{i}" for i in range(10, 15)]
+    first.click()
+    settle(driver, 16, SIZE)
+    assert ids(driver) == [f"s-{i}" for i in range(5)] and page_info(driver) == "page 1 of 4"
+    # A filter starts again on its first page.
+    last.click()
+    settle(driver, 16, 1)
+    choose(driver, "tier", "free", 8)
+    assert page_info(driver) == "page 1 of 2" and ids(driver)[0] == "s-0"
+    driver.find_element(By.ID, "filter-reset").click()
+    settle(driver, 16, SIZE)
+    assert severe(driver) == []
 
 
 def test_pairs_and_safety(driver, page_url, tmp_path):
     open_page(driver, page_url)
     card = choose(driver, "af", "no_af", 2)[0]
-    query = card.get_attribute("data-query")
+    query, run = card.get_attribute("data-query"), card.get_attribute("data-run")
+    assert card.get_attribute("id") == "s-4"  # free hr-003 of the first run: file and page 1
     driver.save_screenshot(str(tmp_path / "filtered.png"))
 
-    # The pair link leads to the paid sample of the same query, even though filters hid it.
+    # The pair link leads to the paid sample of the same query, which the filters hid and
+    # which is in the next transcript file: the filters are reset and its page is shown.
     card.find_element(By.CSS_SELECTOR, "a.pair-link").click()
     target = WebDriverWait(driver, 10).until(
         EC.visibility_of_element_located((By.CSS_SELECTOR, "#cards .card.flash"))
@@ -106,7 +203,9 @@ def test_pairs_and_safety(driver, page_url, tmp_path):
         "paid",
         query,
     )
-    assert target.get_attribute("data-run") == card.get_attribute("data-run")
+    assert target.get_attribute("data-run") == run
+    assert target.get_attribute("id") == "s-5" and page_info(driver) == "page 2 of 4"
+    assert driver.find_element(By.ID, "shown-count").text == "showing 16 of 16 samples"
 
     # Side by side: free on the left, paid on the right; the hostile markup shows as text.
     target.find_element(By.CSS_SELECTOR, "button.pair-side").click()
@@ -114,17 +213,64 @@ def test_pairs_and_safety(driver, page_url, tmp_path):
     tiers = [c.get_attribute("data-tier") for c in view.find_elements(By.CSS_SELECTOR, ".card")]
     assert tiers == ["free", "paid"]
     assert "<script>window.pwned = 1</script>" in view.text
+    # Quotes, backslashes, line separators and a written-out escape arrive exactly as written.
+    shown_text = driver.execute_script("return document.getElementById('pair-grid').textContent")
+    assert TRICKY in shown_text
     driver.save_screenshot(str(tmp_path / "pair.png"))
     driver.find_element(By.ID, "pair-close").click()
+    WebDriverWait(driver, 10).until(EC.invisibility_of_element_located((By.ID, "pair-view")))
+
+    # Side by side from the free card, across two files; Escape closes the view.
+    driver.find_element(By.ID, "page-prev").click()
+    settle(driver, 16, SIZE)
+    driver.find_element(By.CSS_SELECTOR, "#s-4 button.pair-side").click()
+    view = WebDriverWait(driver, 10).until(EC.visibility_of_element_located((By.ID, "pair-view")))
+    assert [c.get_attribute("data-tier") for c in view.find_elements(By.CSS_SELECTOR, ".card")] == [
+        "free",
+        "paid",
+    ]
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
     WebDriverWait(driver, 10).until(EC.invisibility_of_element_located((By.ID, "pair-view")))
 
     # The reference table's hostile cell is text too, and nothing it carried ever ran.
     assert HOSTILE in driver.find_element(By.ID, "reference-table").text
     assert driver.find_elements(By.CSS_SELECTOR, "#cards img, #cards script") == []
     assert driver.execute_script("return typeof window.pwned") == "undefined"
-    severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-    assert severe == []
+    assert severe(driver) == []
 
     for shot in ("filtered.png", "pair.png"):
         data = (tmp_path / shot).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 1000
+
+
+def test_a_copy_of_the_folder_served_over_http(driver, served):
+    open_page(driver, served)
+    choose(driver, "tier", "paid", 8)
+    driver.find_element(By.ID, "page-next").click()
+    settle(driver, 8, 3)
+    assert {c.get_attribute("data-tier") for c in cards(driver)} == {"paid"}
+    assert severe(driver) == []
+
+
+def test_the_policy_stops_a_script_that_is_not_the_pages(driver, report, tmp_path):
+    # A script element written into the page, from the report's own folder: the policy lets
+    # through only the page's script and the files that script inserts.
+    copy = tmp_path / "report"
+    shutil.copytree(report, copy)
+    (copy / "transcripts" / "evil.js").write_text("window.pwned = 3;\n")
+    page = copy / "index.html"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace("</main>", '<script src="transcripts/evil.js"></script></main>'))
+    open_page(driver, page.as_uri())
+    assert driver.execute_script("return typeof window.pwned") == "undefined"
+    assert any("Content Security Policy" in e["message"] for e in severe(driver))
+
+
+def test_without_its_transcripts_folder_the_page_says_so(driver, report, tmp_path):
+    shutil.copy(report / "index.html", tmp_path / "index.html")  # the page alone, not the folder
+    driver.get((tmp_path / "index.html").as_uri())
+    WebDriverWait(driver, 10).until(
+        EC.text_to_be_present_in_element((By.ID, "cards"), "keep the report folder whole")
+    )
+    assert "transcripts/index.js could not be loaded" in driver.find_element(By.ID, "cards").text
+    driver.get_log("browser")  # the failed load is logged: not for the next test

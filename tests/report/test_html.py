@@ -1,4 +1,5 @@
-"""The report page: hostile transcript text stays text, nothing is fetched, the data round-trips."""
+"""The report page and its transcript files: hostile transcript text stays text, nothing outside
+the report is fetched, the data round-trips."""
 
 from __future__ import annotations
 
@@ -16,18 +17,25 @@ import pytest
 
 from aflab.analysis.runs import runs_frame, samples
 from aflab.report.html import script_json, write_html
-from tests.report.fixtures import HOSTILE
+from aflab.report.transcripts import TranscriptWriter
+from tests.report.fixtures import HOSTILE, TRICKY, read_transcripts
 
 ROOT = Path(__file__).parents[2]
 
 
-def build_page(report_logs, folder: Path, figures: list[Path] | None = None) -> Path:
-    """The page for the fixture runs; the reference table carries hostile text too."""
+def build_page(
+    report_logs, folder: Path, figures: list[Path] | None = None, chunk_size: int = 5
+) -> Path:
+    """The page for the fixture runs and its transcripts (16 samples, ``chunk_size`` to a file
+    and a page); the reference table carries hostile text too."""
     _, logs = report_logs
     runs = runs_frame(logs)
-    by_run = {row.run: samples(log) for row, log in zip(runs.itertuples(), logs, strict=True)}
+    writer = TranscriptWriter(folder / "transcripts", chunk_size)
+    for log in logs:
+        for record in samples(log):
+            writer.add(record)
     reference = pd.DataFrame([{"experiment": "x", "published": 1.0}, {"experiment": HOSTILE}])
-    return write_html(folder / "index.html", runs, by_run, figures or [], reference)
+    return write_html(folder / "index.html", runs, writer.close(), figures or [], reference)
 
 
 def tiny_png(path: Path) -> Path:
@@ -69,17 +77,17 @@ class Elements(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def page(report_logs, tmp_path_factory) -> tuple[str, Elements]:
+def page(report_logs, tmp_path_factory) -> tuple[str, Elements, Path]:
     folder = tmp_path_factory.mktemp("html")
     path = build_page(report_logs, folder, [tiny_png(folder / "bars.png")])
     text = path.read_text(encoding="utf-8")
     parser = Elements()
     parser.feed(text)
-    return text, parser
+    return text, parser, folder
 
 
 def test_hostile_markup_is_only_text(page):
-    text, parsed = page
+    text, parsed, folder = page
     # Exactly two scripts: the JSON data (never executed) and the page's own code.
     assert [attrs for attrs, _ in parsed.scripts] == [
         {"type": "application/json", "id": "aflab-data"},
@@ -92,40 +100,74 @@ def test_hostile_markup_is_only_text(page):
     assert [attrs["src"][:22] for tag, attrs in parsed.tags if tag == "img"] == [
         "data:image/png;base64,"
     ]
-    # The hostile string occurs only escaped: as \u003c... in the JSON, as &lt;... in a table.
+    # The page holds the hostile string only escaped, in the reference table; the transcripts
+    # are not in the page at all.
     assert HOSTILE not in text
     assert "<script>window" not in text and "<img src=x" not in text
     escaped = [
-        "\\u003cscript\\u003ewindow.pwned = 1\\u003c/script\\u003e",  # JSON data
-        '\\u003cimg src=x onerror=\\"window.pwned = 2\\"\\u003e',
-        "&lt;script&gt;window.pwned = 1&lt;/script&gt;",  # the reference table
+        "&lt;script&gt;window.pwned = 1&lt;/script&gt;",
         "&lt;img src=x onerror=&quot;window.pwned = 2&quot;&gt;",
     ]
     counts = [text.count(form) for form in escaped]
     assert all(counts) and text.count("window.pwned") == sum(counts)
+    assert "Training. PRESERVE" not in text
+
+
+def test_transcript_files_hold_hostile_text_only_escaped(page):
+    _, _, folder = page
+    files = sorted((folder / "transcripts").iterdir())
+    assert [f.name for f in files] == [f"chunk-0000{i}.js" for i in range(4)] + ["index.js"]
+    text = "".join(f.read_text(encoding="utf-8") for f in files)
+    # Nothing in them could close a tag or end a JavaScript line: every <, >, & and line
+    # separator of the records is a \u escape inside a JSON string.
+    assert not set("<>&\u2028\u2029") & set(text)
+    assert HOSTILE not in text and TRICKY not in text
+    escaped = [
+        "\\u003cscript\\u003ewindow.pwned = 1\\u003c/script\\u003e",
+        '\\u003cimg src=x onerror=\\"window.pwned = 2\\"\\u003e',
+    ]
+    counts = [text.count(form) for form in escaped]
+    assert all(counts) and text.count("window.pwned") == sum(counts)
+    # One statement per file: the call that hands its data to the page.
+    assert [f.read_text(encoding="utf-8").count("\n") for f in files] == [1] * len(files)
+    _, records = read_transcripts(folder)
+    assert sum(TRICKY in pad for r in records for pad in r["scratchpads"]) == 6  # 3 per run
 
 
 def test_page_is_self_contained(page):
-    text, parsed = page
+    text, parsed, _ = page
     assert "http://" not in text and "https://" not in text
     for _tag, attrs in parsed.tags:
         for name in ("src", "href", "action", "srcset", "poster", "data"):
             value = (attrs.get(name) or "").strip()
             assert not value or value.startswith(("data:", "#")), (name, value)
     assert not re.search(r"url\(|@import", text)
-    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+    policies = [
+        attrs["content"]
+        for tag, attrs in parsed.tags
+        if tag == "meta" and attrs.get("http-equiv") == "Content-Security-Policy"
+    ]
+    # Both apply: scripts the page's script inserts ('strict-dynamic'), and of its origin only.
+    digest = re.search(r"'sha256-[A-Za-z0-9+/=]+'", text)
+    assert digest is not None
+    assert policies == [
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+        f"script-src {digest[0]} 'strict-dynamic'",
+        f"script-src 'self' {digest[0]}",
+    ]
 
 
 def test_style_and_script_come_from_the_assets(page):
     # Read apart from aflab.report.html: the page inlines the shipped files whole, after the line
     # break the page has always had there, and the policy's hash admits exactly that script.
-    text, parsed = page
+    text, parsed, _ = page
     assets = files("aflab.report") / "assets"
     css, js = ((assets / name).read_text(encoding="utf-8") for name in ("report.css", "report.js"))
     assert f"<style>\n{css}</style>" in text
     assert parsed.scripts[-1] == ({}, "\n" + js)
     digest = base64.b64encode(hashlib.sha256(("\n" + js).encode()).digest()).decode()
-    assert f"script-src 'sha256-{digest}'" in text
+    assert f"script-src 'sha256-{digest}' 'strict-dynamic'" in text
+    assert f"script-src 'self' 'sha256-{digest}'" in text
 
 
 def test_assets_ship_as_package_data():
@@ -137,22 +179,34 @@ def test_assets_ship_as_package_data():
     assert {package / "report" / "assets" / n for n in ("report.css", "report.js")} <= shipped
 
 
-def test_json_data_round_trips(page, report_logs):
-    _, parsed = page
+def test_data_round_trips(page, report_logs):
+    _, parsed, folder = page
     _, logs = report_logs
     data = json.loads(parsed.scripts[0][1])
-    expected = {
-        Path(log.location).stem: json.loads(json.dumps(samples(log), default=str)) for log in logs
-    }
-    assert data["samples"] == expected
-    assert set(data["labels"]) == set(expected)
+    expected = [json.loads(json.dumps(samples(log), default=str)) for log in logs]
+    assert data == {"samples": 16, "labels": data["labels"]}
+    assert set(data["labels"]) == {Path(log.location).stem for log in logs}
+    index, records = read_transcripts(folder)
+    assert records == expected[0] + expected[1]
+    assert (index["size"], index["count"], index["chunks"]) == (5, 16, 4)
+    # Each column of the index, decoded, is the records' field.
+    fields = {"run": "run", "tier": "tier", "bucket": "bucket", "af": "af_verdict"}
+    fields |= {"category": "category", "query": "query_id", "epoch": "epoch"}
+    assert set(index["columns"]) == set(fields)
+    for column, field in fields.items():
+        values = [index["values"][column][code] for code in index["columns"][column]]
+        assert values == [r[field] for r in records], column
 
 
-def test_script_json_escapes_what_could_close_the_tag():
-    value = {"a</script><b>": "x & y <!-- </SCRIPT>", "nan": float("nan")}
+def test_script_json_escapes_what_could_close_the_tag_or_the_line():
+    value = {"a</script><b>": "x & y <!-- </SCRIPT>", "nan": float("nan"), "js": TRICKY}
     text = script_json(value)
-    assert not set("<>&") & set(text)
-    assert json.loads(text) == {"a</script><b>": "x & y <!-- </SCRIPT>", "nan": None}
+    assert not set("<>&\u2028\u2029") & set(text)
+    assert json.loads(text) == {
+        "a</script><b>": "x & y <!-- </SCRIPT>",
+        "nan": None,
+        "js": TRICKY,
+    }
 
 
 def test_missing_values_and_empty_reference(report_logs, tmp_path):

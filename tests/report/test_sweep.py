@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from inspect_ai.log import EvalLog
 
+from aflab.analysis.logs import read_log
+from aflab.analysis.sweep import compare_to_default, sweep_run_of
 from aflab.data.loaders import builtin_queries
 from aflab.pipelines.sweep import run_sweep
 from aflab.report.build import build_report
@@ -79,6 +81,18 @@ def test_forest_holds_the_hand_computed_differences(sweep_logs) -> None:
     trained = points["paid-tier-also-trained"]
     assert (trained["gap_pp"], trained["diff_pp"], trained["n_shared_pairs"]) == (0.0, -100.0, 1)
     assert trained["ci95_pp"] is None and trained["ci95_bonferroni_pp"] is None
+
+
+def test_headers_streamed_compare_as_the_logs_read_whole(sweep_logs) -> None:
+    _, logs = sweep_logs
+    headers = [read_log(log.location, header_only=True) for log in logs]
+    [whole] = find_sweeps(logs)
+    [streamed] = find_sweeps(headers)  # each run's samples streamed from its file
+    made = {h.location: sweep_run_of(h) for h in headers}  # as the report makes them
+    [given] = find_sweeps(headers, made)
+    assert streamed.comparisons == given.comparisons == whole.comparisons
+    assert whole.comparisons == compare_to_default(whole.logs)  # what aflab sweep prints
+    assert [row["n_shared_pairs"] for row in whole.comparisons] == [4, 1, 3]
 
 
 def test_report_has_the_sweep_figure_table_and_section(sweep_logs) -> None:

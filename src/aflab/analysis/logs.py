@@ -6,9 +6,12 @@ here any of those becomes one :class:`UsageError` that names the file.
 
 from __future__ import annotations
 
+import json
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from inspect_ai.log import EvalLog, read_eval_log
+from inspect_ai.log import EvalLog, EvalSample, read_eval_log
 
 from aflab.core.errors import NothingToDo, UsageError
 
@@ -27,6 +30,84 @@ def read_log(path: str | Path, header_only: bool = False) -> EvalLog:
         return read_eval_log(str(file), header_only=header_only)
     except Exception as error:  # zip, JSON and schema errors all mean: unreadable
         raise UsageError(f"{file}: not a readable Inspect log ({first_line(error)})") from error
+
+
+# What a report never reads of a sample: the event transcript (most of a sample's bytes, and most
+# of the time spent validating it) and the attachments that only events and images refer to.
+UNREAD = ("events", "events_data", "timelines", "attachments", "transcript")
+
+
+def log_samples(log: EvalLog) -> Iterator[EvalSample]:
+    """The samples of ``log``: those it holds if it was read whole, else streamed from its file
+    (``log`` is then a header: ``read_log(path, header_only=True)``)."""
+    if log.samples is not None:
+        yield from log.samples
+    else:
+        yield from stream_samples(log.location, log)
+
+
+def stream_samples(path: str | Path, header: EvalLog | None = None) -> Iterator[EvalSample]:
+    """The samples of the log at ``path`` one at a time, in the order ``read_eval_log`` gives
+    them (by epoch, then id), without their events: memory holds one sample, not the log.
+
+    An ``.eval`` log is a zip with one member per sample (``samples/<id>_epoch_<n>.json``), read
+    here through one open zip as Inspect's reader of a whole log reads it. Not through Inspect's
+    ``read_eval_log_samples``, which opens the zip and parses its directory again for every
+    sample (minutes for 4,000 samples), nor ``read_eval_log_samples_by_id``, which validates
+    every event (as slow as reading the whole log): docs/benchmarks.md has the times. As in
+    Inspect, a member written twice (a requeued sample) counts once, as last written, and the
+    members are the finished samples, so the log of a cancelled or failed run yields what it
+    holds, as ``read_eval_log`` does. A ``.json`` log is one JSON document, which cannot be read
+    in parts: it is read whole and its samples are yielded from memory.
+
+    Args:
+        path: the log file.
+        header: its header, if already read (it tells numeric sample ids, for the order).
+
+    Raises:
+        UsageError: naming the file, when it or one of its samples cannot be read.
+    """
+    file = Path(path)
+    if file.suffix != ".eval":
+        yield from read_log(file).samples or []
+        return
+    order = _member_order(header or read_log(file, header_only=True))
+    try:
+        with zipfile.ZipFile(file) as archive:
+            names = [name for name in dict.fromkeys(archive.namelist()) if _is_sample(name)]
+            for name in sorted(names, key=order):
+                data = json.loads(archive.read(name))
+                for key in UNREAD:
+                    data.pop(key, None)
+                yield EvalSample.model_validate(data)
+    except Exception as error:  # zip, JSON and schema errors all mean: unreadable
+        raise UsageError(f"{file}: not a readable Inspect log ({first_line(error)})") from error
+
+
+def _is_sample(name: str) -> bool:
+    return name.startswith("samples/") and name.endswith(".json")
+
+
+def _member_order(header: EvalLog) -> Callable[[str], tuple[int, str]]:
+    """Inspect's order of samples (``inspect_ai.log._log.sort_samples``): by epoch, then by id,
+    numeric ids as numbers; the member name holds both, the header the ids' types."""
+    numeric = {str(i) for i in header.eval.dataset.sample_ids or [] if isinstance(i, int)}
+
+    def key(name: str) -> tuple[int, str]:
+        sample, _, epoch = name.removeprefix("samples/").removesuffix(".json").rpartition("_epoch_")
+        return int(epoch), sample.zfill(20) if sample in numeric else sample
+
+    return key
+
+
+def scorer_names(log: EvalLog) -> set[str]:
+    """The scorers of ``log``, from its header: the task's, and those a rescoring added (Inspect's
+    ``score`` adds them to ``eval.scorers``; the results' scores are read too, for logs that name
+    them only there). A judge without metrics (the AF judges) has no results entry."""
+    names = {scorer.name for scorer in log.eval.scorers or []}
+    for score in log.results.scores if log.results else []:
+        names |= {score.name, score.scorer}
+    return names
 
 
 def run_id(log: EvalLog) -> str:

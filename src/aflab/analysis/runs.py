@@ -6,7 +6,7 @@ These are what the report's tables, figures and transcript browser are drawn fro
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,9 @@ from inspect_ai.log import EvalLog, EvalSample, list_eval_logs
 from rich.progress import track
 
 from aflab.analysis.antilab_records import antilab_record
-from aflab.analysis.facts import facts_of
+from aflab.analysis.facts import SampleFacts, facts_of
 from aflab.analysis.judged import AF_YES, fact_bucket, judging_of
-from aflab.analysis.logs import is_aflab_log, read_log, run_id
+from aflab.analysis.logs import is_aflab_log, log_samples, read_log, run_id, scorer_names
 from aflab.analysis.summary import summarize
 from aflab.core.errors import UsageError
 from aflab.core.parser import parse_transcript
@@ -36,13 +36,29 @@ DEFAULT_PROMPT = PromptConfig().as_dict()
 
 
 def read_logs(paths: Iterable[str | Path], skipped: list[str] | None = None) -> list[EvalLog]:
-    """Every aflab log under ``paths`` (files or folders, each read once), oldest first.
+    """Every aflab log under ``paths``, read whole: those :func:`read_headers` finds. A log whose
+    samples cannot be read is one more that raises, or is skipped with a note."""
+    paths, notes = list(paths), list[str]()
+    headers = _headers(paths, skipped, notes)
+    progress = track(headers, "reading logs", disable=len(headers) < 5)
+    logs = list(_readable((Path(h.location) for h in progress), False, skipped, notes).values())
+    return _found(sorted(logs, key=created_order), paths, skipped, notes)
+
+
+def read_headers(paths: Iterable[str | Path], skipped: list[str] | None = None) -> list[EvalLog]:
+    """The header of every aflab log under ``paths`` (files or folders, each read once), oldest
+    first; their samples are left to whoever reads them (``analysis.logs.log_samples``).
 
     Logs that are not aflab's (no setting in their metadata) are left out, and so is the partial
     log of a run that was resumed: its newer log holds the same samples and more. A log that
     cannot be read raises a UsageError naming it; given a ``skipped`` list, it is left out
     instead, and every log left out but a foreign one gets a line there saying why.
     """
+    paths, notes = list(paths), list[str]()
+    return _found(_headers(paths, skipped, notes), paths, skipped, notes)
+
+
+def _headers(paths: list[str | Path], skipped: list[str] | None, notes: list[str]) -> list[EvalLog]:
     files: dict[Path, None] = {}
     for path in map(Path, paths):
         if path.is_dir():
@@ -52,14 +68,17 @@ def read_logs(paths: Iterable[str | Path], skipped: list[str] | None = None) -> 
             files[path] = None
         else:
             raise UsageError(f"{path}: no such file or folder")
-    notes: list[str] = []
     headers = _readable(dict.fromkeys(f.resolve() for f in files), True, skipped, notes)
     ours = {f: h for f, h in headers.items() if is_aflab_log(h)}
     for partial, newer in superseded(ours).items():
         del ours[partial]
         notes.append(f"{partial}: partial log of a run resumed in {newer.name}")
-    progress = track(ours, "reading logs", disable=len(ours) < 5)
-    logs = list(_readable(progress, False, skipped, notes).values())
+    return sorted(ours.values(), key=created_order)
+
+
+def _found(
+    logs: list[EvalLog], paths: list[str | Path], skipped: list[str] | None, notes: list[str]
+) -> list[EvalLog]:
     if skipped is not None:
         skipped += notes
     if not logs:
@@ -67,7 +86,7 @@ def read_logs(paths: Iterable[str | Path], skipped: list[str] | None = None) -> 
         if notes:
             nothing += f": skipped {notes[0]}" + (f" and {len(notes) - 1} more" * bool(notes[1:]))
         raise UsageError(nothing)
-    return sorted(logs, key=created_order)
+    return logs
 
 
 def _readable(
@@ -225,18 +244,37 @@ def bounds(interval: Interval | None) -> tuple[float | None, float | None]:
 
 
 def samples(log: EvalLog) -> list[dict[str, Any]]:
-    """One record per sample, with everything the transcript browser shows."""
+    """One record per sample, with everything the transcript browser shows; ``log`` is read
+    whole, or a header whose samples are streamed from its file."""
     if is_antilab(log):
-        return [antilab_record(log, sample) for sample in log.samples or []]
-    rule, af = judging_of(name for sample in log.samples or [] for name in (sample.scores or {}))
-    return [sample_record(log, sample, rule, af) for sample in log.samples or []]
+        return [antilab_record(log, sample) for sample in log_samples(log)]
+    records: list[dict[str, Any]] = []
+    stream_run(log, records.append)
+    return records
 
 
-def sample_record(log: EvalLog, sample: EvalSample, rule: str, af: str | None) -> dict[str, Any]:
+def stream_run(log: EvalLog, record: Callable[[dict[str, Any]], object]) -> list[SampleFacts]:
+    """Pass once over the samples of the run ``log`` (read whole, or a header: its samples are
+    streamed from its file): each sample's browser record goes to ``record`` as it is made,
+    and the samples' facts, all its summary needs (``summarize_facts``), are returned."""
+    rule, af = judging_of(scorer_names(log))
+    facts = []
+    for sample in log_samples(log):
+        fact = facts_of(sample, log.location)
+        record(sample_record(log, sample, rule, af, fact))
+        facts.append(fact)
+    return facts
+
+
+def sample_record(
+    log: EvalLog, sample: EvalSample, rule: str, af: str | None, fact: SampleFacts | None = None
+) -> dict[str, Any]:
+    """The browser's record of ``sample`` under the judging of its log (``rule``, ``af``: from
+    ``judging_of(scorer_names(log))``); ``fact``: its facts, if already made."""
     replies = [m.text for m in sample.messages if m.role == "assistant"]
     parsed = parse_transcript(replies)
     scores = sample.scores or {}
-    fact = facts_of(sample, log.location)
+    fact = fact or facts_of(sample, log.location)
     outcome, reason = fact.outcome, fact.reason
     judged = af is not None or rule == "judge"
     compliance, bucket = fact_bucket(fact, rule, af) if judged else (outcome, outcome)

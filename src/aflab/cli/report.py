@@ -19,14 +19,16 @@ from aflab.cli.util import report_errors
 def report(paths: tuple[str, ...], out: str) -> None:
     """Figures, tables (CSV) and a transcript browser (index.html) for one or many logs.
 
-    A log that cannot be read, and the partial log of a run that was resumed, are skipped with a
-    note. OUT must be empty, new, or an earlier report, whose files are replaced.
+    A log that cannot be opened, and the partial log of a run that was resumed, are skipped with
+    a note; a log whose samples cannot be read stops the report, which then writes nothing. OUT
+    must be empty, new, or an earlier report, whose files are replaced.
     """
-    from aflab.analysis.runs import read_logs
+    from aflab.analysis.runs import read_headers
     from aflab.report.build import build_report
 
+    # Headers only: the build streams the samples of each log past, once.
     skipped: list[str] = []
-    logs = report_errors(lambda: read_logs(paths, skipped))
+    logs = report_errors(lambda: read_headers(paths, skipped))
     for note in skipped:
         click.echo(f"note: skipped {note}")
     index = report_errors(lambda: build_report(paths, out, logs=logs))

@@ -1,15 +1,27 @@
-"""``aflab report``: figures, tables and the transcript browser for one or many runs."""
+"""``aflab report``: figures, tables and the transcript browser for one or many runs.
+
+The logs' samples stream past once (``analysis.runs.stream_run``): each leaves its browser
+record, written out a chunk at a time (``report.transcripts``), and its small facts, from which
+the run's summary and its part in a sweep are made; memory holds one chunk of records and the
+facts of one run, not the logs.
+"""
 
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 from inspect_ai.log import EvalLog
+from rich.progress import track
 
-from aflab.analysis.logs import run_id
-from aflab.analysis.runs import read_logs, runs_frame, samples
+from aflab.analysis.logs import read_log
+from aflab.analysis.runs import read_headers, run_row, samples, stream_run
+from aflab.analysis.summary import summarize_facts
+from aflab.analysis.sweep import SweepRun, sweep_run
 from aflab.core.errors import UsageError
 from aflab.core.types import is_antilab
 from aflab.report.antilab import write_antilab
@@ -17,61 +29,116 @@ from aflab.report.figures import write_figures
 from aflab.report.html import write_html
 from aflab.report.reference import compare_to_paper
 from aflab.report.sweep import write_sweep
+from aflab.report.transcripts import FOLDER, TranscriptWriter
+
+CHUNK_SIZE = 50  # samples per transcript file: one page of the browser
 
 
 def build_report(
-    paths: Sequence[str | Path], out: str | Path, logs: Sequence[EvalLog] | None = None
+    paths: Sequence[str | Path],
+    out: str | Path,
+    logs: Sequence[EvalLog] | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> Path:
-    """Write ``out/index.html`` (self-contained), figures as PNG and SVG, and the tables as CSV;
-    a variation sweep among the logs adds ``sweep.csv``, its figures and a section of the page,
-    and anti-lab runs add ``antilab.csv``, theirs and a section."""
+    """Write ``out/index.html``, the transcripts it loads (``out/transcripts/``), figures as
+    PNG and SVG, and the tables as CSV; a variation sweep among the logs adds ``sweep.csv``, its
+    figures and a section of the page, and anti-lab runs add ``antilab.csv``, theirs and a
+    section. ``out`` must be new, empty or an earlier report; it is written only once every log
+    has been read, so a log that fails writes nothing.
+
+    Args:
+        paths: logs and folders of logs, read when ``logs`` is not given.
+        out: the report's folder.
+        logs: the logs instead: headers (``analysis.runs.read_headers``), whose samples are
+            streamed from their files, or logs read whole, whose samples are used as they are.
+        chunk_size: samples per transcript file, and cards per page of the browser.
+    """
     folder = Path(out)
-    logs = list(logs) if logs is not None else read_logs(paths)
-    runs = runs_frame(logs)  # before the folder is touched: a log that fails writes nothing
-    prepare_folder(folder)
+    logs = list(logs) if logs is not None else read_headers(paths)
+    check_folder(folder)
+    parent = folder.parent if folder.parent.is_dir() else None  # beside it: moved, not copied
+    with tempfile.TemporaryDirectory(prefix=".aflab-report-", dir=parent) as scratch:
+        writer = TranscriptWriter(Path(scratch) / FOLDER, chunk_size)
+        rows, runs_of_sweeps, antilab = _read(logs, writer)
+        per_run = writer.close()
+        runs = pd.DataFrame(rows)
+        prepare_folder(folder)
+        shutil.move(writer.folder, folder / FOLDER)
     runs.to_csv(folder / "runs.csv", index=False)
     reference = compare_to_paper(runs)
     reference.to_csv(folder / "paper_comparison.csv", index=False)
     figures = folder / "figures"
-    shutil.rmtree(figures, ignore_errors=True)  # no stale figure of an earlier build
     figures.mkdir()
     drawn = write_figures(runs, figures) if not runs.empty else {}
-    sweep = write_sweep(logs, folder, figures)
-    antilab = write_antilab([log for log in logs if is_antilab(log)], folder, figures)
-    by_run = {run_id(log): samples(log) for log in logs}
+    run_logs = [log for log in logs if not is_antilab(log)]
+    sweep = write_sweep(run_logs, folder, figures, runs_of_sweeps)
+    antilab_part = write_antilab(antilab, folder, figures)
     pngs = [figures / f"{name}.png" for name in drawn if (figures / f"{name}.png").is_file()]
-    sections = [part for part in (sweep.html, antilab.html) if part]
+    sections = [part for part in (sweep.html, antilab_part.html) if part]
     captions = {name: str(data.get("title") or "") for name, data in drawn.items()}
     return write_html(
-        folder / "index.html", runs, by_run, pngs, reference, sections, captions=captions
+        folder / "index.html", runs, per_run, pngs, reference, sections, captions=captions
     )
+
+
+def _read(
+    logs: Sequence[EvalLog], writer: TranscriptWriter
+) -> tuple[list[dict[str, Any]], dict[str, SweepRun], list[EvalLog]]:
+    """Each run's row of the runs table and its part in a sweep (by log location), and the
+    anti-lab logs read whole; every sample's record goes to ``writer`` on the way."""
+    rows: list[dict[str, Any]] = []
+    sweep_runs: dict[str, SweepRun] = {}
+    antilab: list[EvalLog] = []
+    for log in track(logs, "reading logs", disable=len(logs) < 5):
+        if is_antilab(log):
+            # A few samples per scenario and tier: read whole, as its summary reads them.
+            whole = log if log.samples is not None else read_log(log.location)
+            antilab.append(whole)
+            for record in samples(whole):
+                writer.add(record)
+            continue
+        facts = stream_run(log, writer.add)
+        summary = summarize_facts(log, facts)
+        rows.append(run_row(log, summary))
+        sweep_runs[log.location] = sweep_run(summary, facts)
+    return rows, sweep_runs, antilab
 
 
 # What a report writes, and what a run keeps beside its own report (logs/<run>/).
 REPORT_FILES = ("index.html", "runs.csv", "paper_comparison.csv", "sweep.csv", "antilab.csv")
+REPORT_FOLDERS = ("figures", FOLDER)
 RUN_FILES = ("summary.json", "report.md")
 MARKER = ".aflab-report"
 
 
-def prepare_folder(folder: Path) -> None:
-    """Make ``folder`` ready for a report: new or empty, or an earlier report, whose files are
-    removed so that none of them is left among the new ones. Any other folder is refused:
-    its files would be mixed with the report's, and clearing them could destroy the user's."""
+def check_folder(folder: Path) -> None:
+    """Refuse a ``folder`` that is not new, empty, an earlier report or a run's outputs: its
+    files would be mixed with the report's, and clearing them could destroy the user's."""
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder}: is a file; the report needs a folder (--out)")
     entries = {entry.name for entry in folder.iterdir()} if folder.is_dir() else set()
-    # A report written before the marker existed is known by its page and its table.
-    ours = MARKER in entries or {"index.html", "runs.csv"} <= entries
-    if not ours and entries - set(RUN_FILES):
+    if not _is_report(entries) and entries - set(RUN_FILES):
         raise UsageError(
             f"{folder}: not empty and not an aflab report; give --out a new or empty folder"
         )
-    if ours:
+
+
+def prepare_folder(folder: Path) -> None:
+    """Make ``folder`` ready for a report: new or empty, or an earlier report, whose files are
+    removed so that none of them is left among the new ones (see :func:`check_folder`)."""
+    check_folder(folder)
+    if folder.is_dir() and _is_report({entry.name for entry in folder.iterdir()}):
         for name in REPORT_FILES:
             (folder / name).unlink(missing_ok=True)
-        shutil.rmtree(folder / "figures", ignore_errors=True)
+        for name in REPORT_FOLDERS:
+            shutil.rmtree(folder / name, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).write_text(
         "Written by aflab. The next report written here replaces this one's files.\n",
         encoding="utf-8",
     )
+
+
+def _is_report(entries: set[str]) -> bool:
+    # A report written before the marker existed is known by its page and its table.
+    return MARKER in entries or {"index.html", "runs.csv"} <= entries

@@ -1,12 +1,24 @@
-"""The report page: one self-contained HTML file with the run tables, the figures and a
-transcript browser. It works offline from disk: figures are inlined as base64, the CSS and JS
-(``assets/report.css``, ``assets/report.js``) are inline, nothing is fetched (the page's
-Content-Security-Policy forbids it).
+"""The report page: ``index.html`` with the run tables, the figures and a transcript browser
+whose transcripts are files beside it (``report.transcripts``), loaded page by page. It works
+offline, opened from disk (file://) or served over http: figures are inlined as base64, the CSS
+and JS (``assets/report.css``, ``assets/report.js``) are inline, and nothing outside the report
+folder is fetched.
 
 Model and user text never reaches an HTML parser. Server-side cells go through ``html.escape``;
-transcripts travel as JSON in ``<script type="application/json" id="aflab-data">`` (with ``<``,
-``>`` and ``&`` written as ``\\u003c`` ``\\u003e`` ``\\u0026``), from which the page's script
-builds the cards with ``createElement`` and ``textContent`` only.
+transcripts travel as JSON inside JavaScript files (``script_json``: with ``<``, ``>``, ``&``,
+U+2028 and U+2029 written as ``\\u`` escapes), from which the page's script builds the cards
+with ``createElement`` and ``textContent`` only.
+
+The Content-Security-Policy is two policies, and a script must satisfy both. The first admits
+the page's own inline script by its hash and, through ``'strict-dynamic'``, the scripts that it
+inserts (the transcript files), nothing written into the page; the second admits only scripts
+of the page's own origin (``'self'``), so that no script from elsewhere runs even if inserted.
+Stricter forms do not work from disk: an external script admitted by its hash needs an
+``integrity`` attribute, and Chromium refuses to check integrity for file:// scripts (the
+request is not CORS-enabled), so the scripts would not load; a hash list would also grow with
+the number of chunks. What is left open: on file:// ``'self'`` matches every local file, so a
+script element inserted by the page's own script could load any of them; it inserts only
+``transcripts/index.js`` and ``transcripts/chunk-NNNNN.js``, names made from numbers.
 """
 
 from __future__ import annotations
@@ -40,17 +52,19 @@ def _asset(name: str) -> str:
 def write_html(
     path: Path,
     runs: pd.DataFrame,
-    samples: dict[str, list[dict]],
+    samples: Mapping[str, int],
     figures: list[Path],
     reference: pd.DataFrame,
     sections: Sequence[str] = (),
     captions: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write the page to ``path`` and return it. ``sections`` are further parts of the page,
-    placed before the transcripts; they must be built with this module's escaping helpers.
-    ``captions``: a figure's caption by its file's stem (the figure's title), else the stem."""
+    """Write the page to ``path`` and return it. ``samples``: the number of samples of each run,
+    whose transcripts ``report.transcripts`` writes beside the page. ``sections`` are further
+    parts of the page, placed before the transcripts; they must be built with this module's
+    escaping helpers. ``captions``: a figure's caption by its file's stem (the figure's title),
+    else the stem."""
     labels = run_labels(runs)
-    n = sum(len(v) for v in samples.values())
+    n = sum(samples.values())
     n_runs = len(runs) + len(set(samples) - set(labels))  # anti-lab runs are not in the table
     body = [
         "<h1>aflab report</h1>",
@@ -60,18 +74,20 @@ def write_html(
         *sections,
         BROWSER,
         '<script type="application/json" id="aflab-data">'
-        + script_json({"samples": samples, "labels": labels})
+        + script_json({"samples": n, "labels": labels})
         + "</script>",
         f"<script>{SCRIPT}</script>",
     ]
     digest = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
     csp = (
-        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src 'sha256-{digest}'"
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+        f"script-src 'sha256-{digest}' 'strict-dynamic'"
     )
+    same_origin = f"script-src 'self' 'sha256-{digest}'"  # both policies apply: see above
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{same_origin}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>aflab report</title>\n<style>{CSS}</style></head>\n"
         "<body><main>\n" + "\n".join(body) + "\n</main></body></html>\n"
@@ -99,9 +115,14 @@ def _runs_sections(
 
 
 def script_json(value: Any) -> str:
-    """JSON that is safe inside a ``<script>`` element: no ``<``, ``>`` or ``&`` left raw."""
-    text = json.dumps(_plain(value), ensure_ascii=False, allow_nan=False, default=str)
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    """JSON that is safe inside a ``<script>`` element and in a JavaScript file: no ``<``,
+    ``>`` or ``&`` left raw, nor the line separators that older JavaScript took for line ends."""
+    text = json.dumps(
+        _plain(value), ensure_ascii=False, allow_nan=False, default=str, separators=(",", ":")
+    )
+    for raw in "&<>\u2028\u2029":  # str.replace: many times faster than str.translate here
+        text = text.replace(raw, f"\\u{ord(raw):04x}")
+    return text
 
 
 def _plain(value: Any) -> Any:
@@ -282,6 +303,10 @@ BROWSER = """<h2>Transcripts</h2>
 <label>Category <select id="filter-category"></select></label>
 <button type="button" id="filter-reset">Reset</button>
 <span id="shown-count"></span>
+<span class="pages"><button type="button" id="page-first" title="First page">«</button>
+<button type="button" id="page-prev">‹ Previous</button> <span id="page-info"></span>
+<button type="button" id="page-next">Next ›</button>
+<button type="button" id="page-last" title="Last page">»</button></span>
 </div>
 <noscript><p>The transcript browser needs JavaScript.</p></noscript>
 <div id="cards"></div>

@@ -2,14 +2,14 @@
 
 A sweep is a set of runs of one model, setting and task, one per named variation, the default
 among them: what ``aflab sweep`` writes, or separate ``aflab run --variation`` runs. Each
-variation is compared with the default by :func:`aflab.analysis.sweep.compare_to_default`, the
-same numbers ``aflab sweep`` prints (:func:`format_sweep`).
+variation is compared with the default by :func:`aflab.analysis.sweep.compare_runs`, the same
+numbers ``aflab sweep`` prints (:func:`format_sweep`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from aflab.analysis.logs import run_id
 from aflab.analysis.runs import bounds, created_order, variation
-from aflab.analysis.sweep import compare_to_default
+from aflab.analysis.sweep import SweepRun, compare_runs, sweep_run_of
 from aflab.core.summary_types import SweepComparison
 from aflab.prompts.template import PromptConfig
 from aflab.prompts.variations import BY_NAME, VARIATIONS
@@ -99,7 +99,7 @@ class SweepGroup:
     model: str
     setting: str
     task: str
-    logs: dict[str, EvalLog]  # variation -> the run used, default first
+    logs: dict[str, EvalLog]  # variation -> the run used (its header will do), default first
     comparisons: list[SweepComparison]
     notes: list[str] = field(default_factory=list)
 
@@ -131,8 +131,16 @@ def sweep_name(log: EvalLog) -> str | None:
     return name if meta.get("prompt_config") == expected else None
 
 
-def find_sweeps(logs: Sequence[EvalLog]) -> list[SweepGroup]:
-    """The sweeps among ``logs``: per (model, setting, task), a default and ≥ 1 variation."""
+def find_sweeps(
+    logs: Sequence[EvalLog], sweep_runs: Mapping[str, SweepRun] | None = None
+) -> list[SweepGroup]:
+    """The sweeps among ``logs``: per (model, setting, task), a default and ≥ 1 variation.
+
+    Args:
+        logs: the runs' logs; their headers are enough when ``sweep_runs`` is given.
+        sweep_runs: each log's :class:`SweepRun` by its location, as made while its samples streamed
+            past; without it, made here from the logs (read whole, or streamed from their files).
+    """
     grouped: dict[tuple[str, str, str], list[EvalLog]] = defaultdict(list)
     for log in logs:
         setting = str((log.eval.metadata or {}).get("setting"))
@@ -161,7 +169,13 @@ def find_sweeps(logs: Sequence[EvalLog]) -> list[SweepGroup]:
             for log in members
             if sweep_name(log) is None
         ]
-        group = SweepGroup(model, setting, task, chosen, compare_to_default(chosen), notes)
+        compared = compare_runs(
+            {
+                name: sweep_runs[log.location] if sweep_runs is not None else sweep_run_of(log)
+                for name, log in chosen.items()
+            }
+        )
+        group = SweepGroup(model, setting, task, chosen, compared, notes)
         found.append(group)
     return found
 
@@ -187,10 +201,16 @@ def group_frame(group: SweepGroup) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def write_sweep(logs: Sequence[EvalLog], folder: Path, figures: Path) -> SweepReport:
+def write_sweep(
+    logs: Sequence[EvalLog],
+    folder: Path,
+    figures: Path,
+    sweep_runs: Mapping[str, SweepRun] | None = None,
+) -> SweepReport:
     """Write ``folder/sweep.csv`` and ``figures/sweep_<i>.png|svg`` per sweep found in
-    ``logs``; return them with the page's section (empty, and no CSV, when there is none)."""
-    groups = find_sweeps(logs)
+    ``logs`` (``sweep_runs``: as :func:`find_sweeps` takes them); return them with the page's
+    section (empty, and no CSV, when there is none)."""
+    groups = find_sweeps(logs, sweep_runs)
     csv = folder / "sweep.csv"
     if not groups:
         csv.unlink(missing_ok=True)  # no stale table of an earlier build
