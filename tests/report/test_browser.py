@@ -274,3 +274,30 @@ def test_without_its_transcripts_folder_the_page_says_so(driver, report, tmp_pat
     )
     assert "transcripts/index.js could not be loaded" in driver.find_element(By.ID, "cards").text
     driver.get_log("browser")  # the failed load is logged: not for the next test
+
+
+def test_markers_of_a_demo_unfinished_constrained_run_are_visible(driver, report_logs, tmp_path):
+    """A run on the embedded model, cancelled, its replies held to the format by a grammar: the
+    page's banner, the runs table and the figure captions say all three."""
+    from inspect_ai.log import read_eval_log, write_eval_log
+
+    from aflab.report.build import build_report
+    from aflab.report.markers import EMBEDDED_CAVEAT
+
+    _, logs = report_logs
+    log = read_eval_log(logs[0].location)
+    log.eval.model, log.status = "aflab/smollm2", "cancelled"
+    for sample in log.samples or []:
+        sample.store["format_grammar"] = True
+    write_eval_log(log, str(tmp_path / "logs" / Path(logs[0].location).name))
+    page = build_report([tmp_path / "logs"], tmp_path / "report")
+    driver.get(page.as_uri())
+    WebDriverWait(driver, 10).until(lambda d: len(cards(d)) == 8)  # 4 queries x 2 tiers
+    banner = driver.find_element(By.ID, "embedded-caveat")
+    assert banner.is_displayed() and EMBEDDED_CAVEAT in banner.text
+    markers = [m.text for m in driver.find_elements(By.CSS_SELECTOR, "#runs-table .marker")]
+    assert markers == [EMBEDDED_CAVEAT, "cancelled: partial results", "format enforced by grammar"]
+    assert all(m.is_displayed() for m in driver.find_elements(By.CSS_SELECTOR, ".marker"))
+    bars = driver.find_element(By.CSS_SELECTOR, "figure figcaption").text
+    assert "cancelled: partial results" in bars and "format enforced by grammar" in bars
+    assert not severe(driver)
