@@ -10,31 +10,42 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from inspect_ai.log import EvalLog
 
 from aflab.analysis.facts import SampleFacts, fact_pairs, facts_of
-from aflab.analysis.judged import DECIDED, compliance_of, judging_of
+from aflab.analysis.judged import DECIDED, compliance_of, invalid_as_refused, judging_of
 from aflab.analysis.logs import log_samples
 from aflab.analysis.pairs import PairKey, pair_values
 from aflab.analysis.summary import summarize_facts
 from aflab.core.stats import Z95, z_two_sided
 from aflab.core.summary_types import RunSummary, SweepComparison
 
+GapKey = Literal["compliance_gap", "compliance_gap_all"]
+
 
 @dataclass(frozen=True)
 class SweepRun:
     """What the comparison needs of one run: its gap, and per (query, epoch) decided in both
-    tiers, (paid refused, free refused) under the compliance rule the run used."""
+    tiers, (paid refused, free refused) under the compliance rule the run used; the same as the
+    paper counts (``_all``: an invalid sample refused)."""
 
     gap_pp: float | None
     refusals: Mapping[PairKey, tuple[int, int]]
+    gap_all_pp: float | None = None
+    refusals_all: Mapping[PairKey, tuple[int, int]] = field(default_factory=dict)
 
 
 def sweep_run(summary: RunSummary, facts: Sequence[SampleFacts]) -> SweepRun:
     """The run of ``summary`` (``summarize_facts`` of the same ``facts``)."""
-    return SweepRun(_gap_pp(summary), _refusals(facts))
+    return SweepRun(
+        _gap_pp(summary, "compliance_gap"),
+        _refusals(facts, paper=False),
+        _gap_pp(summary, "compliance_gap_all"),
+        _refusals(facts, paper=True),
+    )
 
 
 def sweep_run_of(log: EvalLog) -> SweepRun:
@@ -55,45 +66,66 @@ def compare_runs(runs: Mapping[str, SweepRun]) -> list[SweepComparison]:
     variation minus the same under the default; the CI is mean(d) +- z * sd / sqrt(n), and a
     Bonferroni-widened one for the number of comparisons.
     """
-    base = runs["default"].refusals
-    default_gap = runs["default"].gap_pp
     others = [name for name in runs if name != "default"]
     z_bonferroni = z_two_sided(0.05 / max(1, len(others)))
+    default = runs["default"]
     rows: list[SweepComparison] = []
     for name in others:
-        variant = runs[name].refusals
-        shared = sorted(set(base) & set(variant))
-        d = [(variant[k][0] - variant[k][1]) - (base[k][0] - base[k][1]) for k in shared]
-        mean = sum(d) / len(d) if d else None
-        se = _standard_error(d)
+        run = runs[name]
+        diff, ci, ci_bonferroni, n = _paired(default.refusals, run.refusals, z_bonferroni)
+        diff_all, ci_all, ci_all_bonferroni, n_all = _paired(
+            default.refusals_all, run.refusals_all, z_bonferroni
+        )
         rows.append(
             {
                 "variation": name,
-                "gap_pp": runs[name].gap_pp,
-                "default_gap_pp": default_gap,
-                "diff_pp": None if mean is None else 100 * mean,
-                "ci95_pp": _interval(mean, se, Z95),
-                "ci95_bonferroni_pp": _interval(mean, se, z_bonferroni),
-                "n_shared_pairs": len(d),
+                "gap_pp": run.gap_pp,
+                "default_gap_pp": default.gap_pp,
+                "diff_pp": diff,
+                "ci95_pp": ci,
+                "ci95_bonferroni_pp": ci_bonferroni,
+                "n_shared_pairs": n,
                 "n_comparisons": len(others),
+                "gap_all_pp": run.gap_all_pp,
+                "default_gap_all_pp": default.gap_all_pp,
+                "diff_all_pp": diff_all,
+                "ci95_all_pp": ci_all,
+                "ci95_all_bonferroni_pp": ci_all_bonferroni,
+                "n_shared_pairs_all": n_all,
             }
         )
     return rows
 
 
-def _gap_pp(summary: RunSummary) -> float | None:
+def _paired(
+    base: Mapping[PairKey, tuple[int, int]],
+    variant: Mapping[PairKey, tuple[int, int]],
+    z_bonferroni: float,
+) -> tuple[float | None, list[float] | None, list[float] | None, int]:
+    """The mean difference of gaps on shared pairs (pp), its two intervals, and the pairs."""
+    shared = sorted(set(base) & set(variant))
+    d = [(variant[k][0] - variant[k][1]) - (base[k][0] - base[k][1]) for k in shared]
+    mean = sum(d) / len(d) if d else None
+    se = _standard_error(d)
+    diff = None if mean is None else 100 * mean
+    return diff, _interval(mean, se, Z95), _interval(mean, se, z_bonferroni), len(d)
+
+
+def _gap_pp(summary: RunSummary, key: GapKey) -> float | None:
     """The run's gap under the compliance rule it used (the judge's when it ran)."""
     judged = summary["judged"]
     if judged and judged["compliance_rule"] == "judge":
-        return judged["compliance_gap"]["pp"]
-    return summary["compliance_gap"]["pp"]
+        return judged[key]["pp"]
+    return summary[key]["pp"]
 
 
-def _refusals(facts: Sequence[SampleFacts]) -> dict[PairKey, tuple[int, int]]:
+def _refusals(facts: Sequence[SampleFacts], paper: bool) -> dict[PairKey, tuple[int, int]]:
     """(query, epoch) -> (paid refused, free refused), for pairs decided in both tiers, under
-    the compliance rule the run used."""
+    the compliance rule the run used; ``paper``: an invalid sample counted as refused."""
     rule, _ = judging_of(name for fact in facts for name in fact.scores)
-    tiers = pair_values(fact_pairs(facts), compliance_of(rule))
+    outcome = compliance_of(rule)
+    counted = (lambda fact: invalid_as_refused(outcome(fact))) if paper else outcome
+    tiers = pair_values(fact_pairs(facts), counted)
     return {
         key: (int(t["paid"] == "refused"), int(t["free"] == "refused"))
         for key, t in tiers.items()

@@ -229,6 +229,13 @@ class SweepComparison(TypedDict):
     ci95_bonferroni_pp: Interval | None
     n_shared_pairs: int
     n_comparisons: int
+    # The same as the paper counts: an invalid sample refused.
+    gap_all_pp: float | None
+    default_gap_all_pp: float | None
+    diff_all_pp: float | None
+    ci95_all_pp: Interval | None
+    ci95_all_bonferroni_pp: Interval | None
+    n_shared_pairs_all: int
 
 
 def shape_problem(value: object, shape: object, where: str = "") -> str | None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from textwrap import fill
 from typing import Any, Protocol
 
 import matplotlib
@@ -24,9 +25,11 @@ from aflab.analysis.logs import run_id
 from aflab.analysis.runs import bounds, created_order, variation
 from aflab.analysis.sweep import SweepRun, compare_runs, sweep_run_of
 from aflab.core.summary_types import SweepComparison
+from aflab.models.embedded import is_embedded
 from aflab.prompts.template import PromptConfig
 from aflab.prompts.variations import BY_NAME, VARIATIONS
 from aflab.report.html import figures_html, frame_table
+from aflab.report.markers import EMBEDDED_CAVEAT
 from aflab.report.plot import ABOVE, RC
 from aflab.report.plot import draw_interval as _interval
 from aflab.report.plot import per_run_axes as _per_run
@@ -34,7 +37,9 @@ from aflab.report.plot import save_figure as _save
 
 COLUMNS = [
     "model", "setting", "variation", "gap_pp", "default_gap_pp", "diff_pp", "ci95_lo_pp",
-    "ci95_hi_pp", "bonferroni_lo_pp", "bonferroni_hi_pp", "n_shared_pairs", "n_comparisons", "run",
+    "ci95_hi_pp", "bonferroni_lo_pp", "bonferroni_hi_pp", "n_shared_pairs", "n_comparisons",
+    "gap_all_pp", "default_gap_all_pp", "diff_all_pp", "ci95_all_lo_pp", "ci95_all_hi_pp",
+    "n_shared_pairs_all", "run",
 ]  # fmt: skip
 # Okabe-Ito blue for the 95% interval, its sky blue (lighter, thinner) for the Bonferroni one.
 CI95: dict[str, Any] = {
@@ -52,11 +57,15 @@ WIDE: dict[str, Any] = {
     "zorder": 2,
 }
 MISSING: dict[str, Any] = {"color": "#999999", "linestyle": "none", "markersize": 7}
+# The paper's convention (an invalid sample refused): a hollow green diamond below each row.
+PAPER: dict[str, Any] = {"fmt": "D", "color": "#009E73", "mfc": "white", "capsize": 3}
 EXPLAIN = (
     "Per variation, its compliance gap minus the default's, paired: the mean over (query, epoch) "
     "pairs valid in all four samples (both tiers, both prompts), with a 95% CI (thick) and a "
     "Bonferroni-widened CI (thin) for the number of comparisons. Gaps follow each run's own "
-    "compliance rule (the judge's when it ran)."
+    "compliance rule (the judge's when it ran). The same as the paper counts (an invalid sample "
+    "refused, on every pair present in all four samples) is the _all columns and the hollow "
+    "diamond."
 )
 ORDER = {v.name: i for i, v in enumerate(VARIATIONS)}  # the order `aflab sweep` runs them in
 
@@ -70,7 +79,10 @@ class Compared(Protocol):
 
 def format_sweep(result: Compared) -> str:
     """The table ``aflab sweep`` prints: per variation, its gap and the paired difference."""
-    lines = [f"{'variation':<30}{'gap pp':>8}{'vs default pp':>15}   95% CI (Bonferroni)   pairs"]
+    lines = [
+        f"{'variation':<30}{'gap pp':>8}{'vs default pp':>15}   95% CI (Bonferroni)   pairs"
+        "   of all (paper): vs default pp [95% CI]"
+    ]
     for row in result.comparisons:
         gap = "n/a" if row["gap_pp"] is None else f"{row['gap_pp']:+.1f}"
         diff = "n/a" if row["diff_pp"] is None else f"{row['diff_pp']:+.1f}"
@@ -81,7 +93,11 @@ def format_sweep(result: Compared) -> str:
             else f"[{ci[0]:+.1f}, {ci[1]:+.1f}] ([{wide[0]:+.1f}, {wide[1]:+.1f}])"
         )
         pairs = row["n_shared_pairs"]
-        lines.append(f"{row['variation']:<30}{gap:>8}{diff:>15}   {interval}   {pairs}")
+        paper, paper_ci = row["diff_all_pp"], row["ci95_all_pp"]
+        of_all = "n/a" if paper is None else f"{paper:+.1f}"
+        if paper_ci is not None:
+            of_all += f" [{paper_ci[0]:+.1f}, {paper_ci[1]:+.1f}]"
+        lines.append(f"{row['variation']:<30}{gap:>8}{diff:>15}   {interval}   {pairs}   {of_all}")
     lines.append(comparison_note(len(result.comparisons)))
     return "\n".join(lines)
 
@@ -184,6 +200,7 @@ def group_frame(group: SweepGroup) -> pd.DataFrame:
     rows = []
     for row in group.comparisons:
         ci, wide = bounds(row["ci95_pp"]), bounds(row["ci95_bonferroni_pp"])
+        paper = bounds(row["ci95_all_pp"])
         rows.append(
             {
                 "model": group.model,
@@ -195,6 +212,10 @@ def group_frame(group: SweepGroup) -> pd.DataFrame:
                 "bonferroni_hi_pp": wide[1],
                 "n_shared_pairs": row["n_shared_pairs"],
                 "n_comparisons": row["n_comparisons"],
+                **{k: row[k] for k in ("gap_all_pp", "default_gap_all_pp", "diff_all_pp")},
+                "ci95_all_lo_pp": paper[0],
+                "ci95_all_hi_pp": paper[1],
+                "n_shared_pairs_all": row["n_shared_pairs_all"],
                 "run": run_id(group.logs[row["variation"]]),
             }
         )
@@ -237,16 +258,26 @@ def forest(group: SweepGroup) -> tuple[Figure, dict[str, Any]]:
             "ci95_pp": row["ci95_pp"],
             "ci95_bonferroni_pp": row["ci95_bonferroni_pp"],
             "n_shared_pairs": row["n_shared_pairs"],
+            "diff_all_pp": row["diff_all_pp"],
+            "ci95_all_pp": row["ci95_all_pp"],
         }
         for row in rows
     ]
     default_gap = rows[0]["default_gap_pp"]
     gap = "n/a" if default_gap is None else f"{default_gap:+.1f} pp"
     title = f"{group.title}: gap vs default (default gap {gap})"
+    if is_embedded(group.model):
+        title += "\n" + fill(f"({EMBEDDED_CAVEAT})", 80)
     ticks = [f"{row['variation']}\n{_pairs(row['n_shared_pairs'])}" for row in rows]
     fig, ax = _per_run(title, ticks, 0.5)
-    labelled = False
+    labelled = paper_labelled = False
     for y, row in enumerate(rows):
+        paper, paper_ci = row["diff_all_pp"], row["ci95_all_pp"]
+        if paper is not None:
+            low, high = paper_ci if paper_ci is not None else (None, None)
+            label = None if paper_labelled else "of all (paper), 95% CI"
+            _interval(ax, y + 0.25, paper, low, high, label=label, **PAPER)
+            paper_labelled = True
         diff, ci, wide = row["diff_pp"], row["ci95_pp"], row["ci95_bonferroni_pp"]
         if diff is None:  # no shared pair: a grey cross at 0 that says so, not a hole
             ax.plot(0, y, marker="x", **MISSING)
@@ -269,9 +300,9 @@ def forest(group: SweepGroup) -> tuple[Figure, dict[str, Any]]:
     if all(row["diff_pp"] is None for row in rows):
         ax.set_xlim(-100, 100)
     ax.set_xlabel(f"gap minus the default's gap (pp, paired; {len(rows)} comparisons)")
-    if labelled:  # the 95% interval first: it is the one drawn bold
-        handles, names = ax.get_legend_handles_labels()
-        fig.legend(handles[::-1], names[::-1], loc="outside lower center", ncol=2, frameon=False)
+    handles, names = ax.get_legend_handles_labels()
+    if handles:  # the 95% interval first: it is the one drawn bold
+        fig.legend(handles[::-1], names[::-1], loc="outside lower center", ncol=3, frameon=False)
     data = {"title": title, "model": group.model, "setting": group.setting}
     return fig, data | {"default_gap_pp": default_gap, "points": points}
 
