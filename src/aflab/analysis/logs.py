@@ -53,7 +53,7 @@ def stream_samples(path: str | Path, header: EvalLog | None = None) -> Iterator[
     An ``.eval`` log is a zip with one member per sample (``samples/<id>_epoch_<n>.json``), read
     here through one open zip as Inspect's reader of a whole log reads it. Not through Inspect's
     ``read_eval_log_samples``, which opens the zip and parses its directory again for every
-    sample (minutes for 4,000 samples), nor ``read_eval_log_samples_by_id``, which validates
+    sample (a minute or more for 4,000), nor ``read_eval_log_samples_by_id``, which validates
     every event (as slow as reading the whole log): docs/benchmarks.md has the times. As in
     Inspect, a member written twice (a requeued sample) counts once, as last written, and the
     members are the finished samples, so the log of a cancelled or failed run yields what it

@@ -18,7 +18,7 @@ import pandas as pd
 from inspect_ai.log import EvalLog
 from rich.progress import track
 
-from aflab.analysis.logs import read_log
+from aflab.analysis.logs import read_log, run_id
 from aflab.analysis.runs import read_headers, run_row, samples, stream_run
 from aflab.analysis.summary import summarize_facts
 from aflab.analysis.sweep import SweepRun, sweep_run
@@ -60,7 +60,8 @@ def build_report(
     with tempfile.TemporaryDirectory(prefix=".aflab-report-", dir=parent) as scratch:
         writer = TranscriptWriter(Path(scratch) / FOLDER, chunk_size)
         rows, runs_of_sweeps, antilab = _read(logs, writer)
-        per_run = writer.close()
+        written = writer.close()
+        per_run = {run_id(log): written[run_id(log)] for log in logs}  # a run of no sample too
         runs = pd.DataFrame(rows)
         prepare_folder(folder)
         shutil.move(writer.folder, folder / FOLDER)
