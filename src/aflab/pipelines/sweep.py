@@ -8,6 +8,7 @@ with the default's on the same (query, epoch) pairs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import copy_context
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -71,7 +72,10 @@ def run_sweep(
     tasks = [task(**args, variation=name) for name in names]
     # A failed run ends the sweep rather than being retried by eval_set for hours (up to 10
     # times, waits doubling from 30 s): the model requests have bounded retries of their own.
+    # In a context of its own: eval_set leaves its model active in the caller's context
+    # (Inspect 0.3.285), where a task built later would take it for the model it runs on.
     start = partial(
+        copy_context().run,
         eval_set,
         tasks,
         log_dir=spec.log_dir,
