@@ -155,6 +155,8 @@ def progress_lines(display: str | None, echo: Callable[[str], Any] | None = None
         yield
         return
     say = echo or (lambda line: print(line, flush=True))
+    # Inspect's rich display ends its results with a line of padding and no newline.
+    last = echo or (lambda line: print(f"\n{line}", flush=True))
     every = interval()
     _register()
     stop = threading.Event()
@@ -174,7 +176,7 @@ def progress_lines(display: str | None, echo: Callable[[str], Any] | None = None
         printer.join()
         with _lock:
             _tally = None
-        say(_snapshot(tally))
+        last(_snapshot(tally))
 
 
 def _snapshot(tally: Tally) -> str:
