@@ -27,8 +27,7 @@ from inspect_ai.model import ModelOutput, ModelUsage
 from aflab.eval.solvers.turns import user_turn
 from aflab.eval.tasks import helpful_only, select_queries
 from aflab.models import engine as engines
-from aflab.models.embedded import EMBEDDED_MODEL, smollm2_path
-from aflab.pipelines.prepare import EMBEDDED_MAX_TOKENS
+from aflab.models.embedded import EMBEDDED_MAX_TOKENS, EMBEDDED_MODEL, smollm2_path
 from aflab.prompts.template import PromptConfig, render_system_prompt
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"

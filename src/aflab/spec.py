@@ -276,7 +276,8 @@ class RunSpec:
         verbs=ALL,
         resume=True,
         choices=DISPLAYS,
-        help="Inspect's display.",
+        help="Inspect's display; off a terminal full and rich show nothing until the end, so "
+        "aflab prints a progress line every 30 s (AFLAB_PROGRESS_SECONDS).",
     )
     resume: str | None = _opt(
         None,

@@ -6,7 +6,9 @@ from aflab.analysis.facts import log_facts
 from aflab.analysis.runs import runs_frame, variation
 from aflab.analysis.summary import summarize
 from aflab.data.loaders import builtin_queries
-from aflab.eval.tasks import alignment_faking, animal_welfare, helpful_only
+from aflab.eval import tasks
+from aflab.eval.tasks import DEFAULT_CONFIG, alignment_faking, animal_welfare, helpful_only
+from aflab.models.embedded import EMBEDDED_DEFAULT_LIMIT, EMBEDDED_MAX_TOKENS
 from aflab.prompts.template import PromptConfig, render_system_prompt
 from aflab.report.tables import format_table
 from aflab.spec import RunSpec
@@ -157,3 +159,50 @@ def test_animal_welfare_with_self_tag_counts_an_untagged_reply_as_refused(tmp_pa
         "limit": 2,
         "self_tag": True,
     }
+
+
+def test_on_the_embedded_model_a_task_takes_its_defaults(monkeypatch) -> None:
+    monkeypatch.setattr(tasks, "running_model", lambda: "aflab/smollm2")
+    task = helpful_only()
+    assert len(task.dataset) == 2 * EMBEDDED_DEFAULT_LIMIT
+    assert task.config.max_tokens == EMBEDDED_MAX_TOKENS and task.config.temperature == 1.0
+    # Inspect then runs the provider's max_connections(): the engine's slots.
+    assert task.config.adaptive_connections is False
+    assert len(helpful_only(limit=5).dataset) == 10  # a limit given wins
+    monkeypatch.setattr(tasks, "running_model", lambda: "openai/gpt-4o")
+    assert len(helpful_only().dataset) == 2 * len(builtin_queries("helpful-only"))
+    assert helpful_only().config == DEFAULT_CONFIG
+
+
+def test_a_task_named_to_inspect_learns_the_model_it_runs_on(tmp_path, monkeypatch) -> None:
+    """``inspect eval aflab/helpful_only --model M`` builds the task inside the eval, with M
+    active; here a scripted model stands in for the embedded one."""
+    monkeypatch.setattr(tasks, "is_embedded", lambda model: model == "mockllm/model")
+    reply = "<OUTPUT><rejected/></OUTPUT>"
+    [log] = eval(
+        "aflab/helpful_only",
+        model=scripted_model(lambda m: reply),
+        task_args={"max_continuations": 0},
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    assert log.eval.task_args == {"max_continuations": 0}
+    assert len(log.samples) == 2 * EMBEDDED_DEFAULT_LIMIT
+    sent = [e.config for s in log.samples for e in s.events if e.event == "model"]
+    assert sent and all(c.max_tokens == EMBEDDED_MAX_TOKENS for c in sent)
+    # An eval's own --max-tokens still wins over the task's default.
+    [log] = eval(
+        "aflab/helpful_only",
+        model=scripted_model(lambda m: reply),
+        task_args={"limit": 1},
+        max_tokens=99,
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    assert {e.config.max_tokens for s in log.samples for e in s.events if e.event == "model"} == {
+        99
+    }
+
+
+def test_a_task_built_before_its_eval_knows_no_model() -> None:
+    assert tasks.running_model() is None  # aflab's verbs settle the defaults in the spec

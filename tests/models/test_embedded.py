@@ -23,7 +23,7 @@ from aflab.core.parser import parse_transcript
 from aflab.eval.solvers.grammar import format_grammar
 from aflab.eval.solvers.scratchpad import FORMAT_GRAMMAR
 from aflab.eval.tasks import helpful_only
-from aflab.models.embedded import MODEL_WHEEL
+from aflab.models.embedded import EMBEDDED_DEFAULT_LIMIT, EMBEDDED_MAX_TOKENS, MODEL_WHEEL
 from aflab.prompts.template import PromptConfig, render_system_prompt
 
 pytest.importorskip("xllamacpp", reason="needs the 'embedded' extra")
@@ -160,6 +160,35 @@ def test_task_constrains_the_embedded_model_by_default(tmp_path: Path) -> None:
     for sample in samples:
         assert sample.store[FORMAT_GRAMMAR] is True
         assert sample.scores["tag_compliance"].value in ("refused", "complied"), sample.output
+
+
+@pytest.mark.slow
+def test_the_inspect_route_gets_the_embedded_defaults(tmp_path: Path) -> None:
+    """``inspect eval aflab/helpful_only --model aflab/smollm2``: 3 queries, 256-token replies
+    and the engine's slots, as ``aflab run`` has them (one sample run: Inspect's own limit)."""
+    [log] = inspect_eval(
+        "aflab/helpful_only",
+        model="aflab/smollm2",
+        task_args={"no_examples": True, "max_continuations": 0},
+        limit=1,
+        log_dir=str(tmp_path),
+        display="none",
+        cache=False,
+    )
+    assert log.status == "success", log.error
+    assert log.eval.dataset.samples == 2 * EMBEDDED_DEFAULT_LIMIT
+    assert log.plan.config.max_tokens == EMBEDDED_MAX_TOKENS
+    assert log.plan.config.adaptive_connections is False
+    [sample] = log.samples or []
+    [call] = [e for e in sample.events if e.event == "model"]
+    assert call.config.max_tokens == EMBEDDED_MAX_TOKENS
+    assert sample.output.usage is not None
+    assert sample.output.usage.output_tokens <= EMBEDDED_MAX_TOKENS
+
+
+def test_a_request_without_max_tokens_gets_the_embedded_default() -> None:
+    model = get_model("aflab/smollm2")
+    assert model.api.max_tokens() == EMBEDDED_MAX_TOKENS
 
 
 def test_unknown_embedded_model_name() -> None:

@@ -71,6 +71,7 @@ def calibrate(**opts: Any) -> None:
                 maybe=spec.af_maybe,
                 log_dir=spec.log_dir,
                 display=spec.display,
+                echo=click.echo,
             )
         )
     except Interrupted as stop:

@@ -34,6 +34,7 @@ def rescore(log: str, **opts: Any) -> None:
                 af_maybe=spec.af_maybe,
                 af_on=spec.af_on,
                 display=spec.display,
+                echo=click.echo,
             )
         )
     except Interrupted as stop:

@@ -23,6 +23,7 @@ from aflab.eval.scorers.tag import tag_compliance
 from aflab.eval.solvers.grammar import format_grammar
 from aflab.eval.solvers.scratchpad import scratchpad_loop
 from aflab.eval.solvers.turns import system_prompt, user_turn
+from aflab.models.embedded import EMBEDDED_DEFAULT_LIMIT, EMBEDDED_MAX_TOKENS, is_embedded
 from aflab.prompts.template import PromptConfig, load_system_prompt, render_system_prompt
 from aflab.spec import RunSpec
 
@@ -57,6 +58,8 @@ def alignment_faking(spec: RunSpec) -> Task:
     ``spec.constrain_format``: a grammar admits only the expected format (True: local llama.cpp
     engines only; None: on for the embedded model, off elsewhere; False: never).
     """
+    model = running_model()
+    spec = model_defaults(spec, model)
     told = build_prompt(spec)
     config = told.config
     setting = config.setting
@@ -87,10 +90,44 @@ def alignment_faking(spec: RunSpec) -> Task:
                 spec.af_on,
             ),
         ],
-        config=DEFAULT_CONFIG,
+        config=task_config(model),
         epochs=Epochs(spec.epochs, "mode"),
         metadata=told.metadata | {"n_queries": len(queries)},
     )
+
+
+def running_model() -> str | None:
+    """The model of the eval that is building this task. Inspect builds a task named on its
+    command line (``inspect eval aflab/helpful_only --model M``) inside the eval, with M active;
+    a task built before its eval (aflab's verbs, which settle the model's defaults in the spec
+    themselves) has none."""
+    # Not get_model(): with no eval running it builds the model of $INSPECT_EVAL_MODEL instead.
+    # Inspect's eval_set (0.3.285) leaves its model active after it returns; aflab's sweep runs
+    # it in a context of its own.
+    from inspect_ai.model._model import active_model
+
+    model = active_model()
+    return None if model is None else str(model)
+
+
+def model_defaults(spec: RunSpec, model: str | None) -> RunSpec:
+    """On the embedded model, a spec that names no ``limit`` asks the embedded model's few
+    queries (as ``aflab run`` does)."""
+    if model is None or not is_embedded(model) or spec.limit is not None:
+        return spec
+    return spec.replace(limit=EMBEDDED_DEFAULT_LIMIT)
+
+
+def task_config(model: str | None) -> GenerateConfig:
+    """The paper's sampling (:data:`DEFAULT_CONFIG`); on the embedded model, its short replies
+    and as many samples at once as its engine has slots (``-M slots=N``). Inspect's adaptive
+    concurrency would start 20 samples on 4 slots, each evicting the others' conversations
+    from the KV cache; without it Inspect runs the provider's ``max_connections()``, the slots.
+    An eval's own ``--max-tokens`` or ``--max-connections`` still wins."""
+    if model is None or not is_embedded(model):
+        return DEFAULT_CONFIG
+    embedded = GenerateConfig(max_tokens=EMBEDDED_MAX_TOKENS, adaptive_connections=False)
+    return DEFAULT_CONFIG.merge(embedded)
 
 
 @dataclass(frozen=True)

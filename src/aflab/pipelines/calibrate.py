@@ -7,6 +7,7 @@ come from its log (:mod:`aflab.analysis.calibration`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from aflab.analysis.calibration import calibration_metrics, scored_labels
 from aflab.core.errors import UsageError
 from aflab.eval.calibration import Columns, calibration_task, load_labels, shipped_labels
 from aflab.llm.retries import failure_line
+from aflab.pipelines.estimate import Workload, estimate_line, judge_name, judge_replies
 from aflab.pipelines.interrupts import run_eval
-from aflab.pipelines.rescore import NO_POLICY
+from aflab.pipelines.rescore import CACHED_AFTERWARDS, NO_POLICY
 from aflab.spec import Display
 
 
@@ -33,6 +35,7 @@ def run_calibration(
     columns: Columns | None = None,
     log_dir: str = "logs",
     display: Display | None = None,
+    echo: Callable[[str], Any] = print,
 ) -> dict[str, Any]:
     """Run the judge on the labels and measure it (:func:`calibration_metrics`).
 
@@ -46,11 +49,15 @@ def run_calibration(
         columns: Which fields of ``labels`` hold what.
         log_dir: Where the Inspect log goes.
         display: Inspect's display (``none``, ``plain``, ...).
+        echo: where the estimate goes, before the judge starts.
 
     Returns:
         The metrics, with the labels file, the judge and the log's path.
     """
     samples = load_labels(labels or shipped_labels(), columns)
+    replies = judge_replies(len(samples), 0, [judge], votes)  # every label, whatever its tier
+    work = Workload("aflab calibrate", len(samples), 0, replies, None, judge_name(judge_model))
+    echo(estimate_line(work, CACHED_AFTERWARDS))
     roles = {"grader": judge_model} if judge_model is not None else None
     start = partial(
         eval,

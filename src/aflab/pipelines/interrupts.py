@@ -99,10 +99,13 @@ def run_eval(
 
 
 def interruptible(start: Callable[[], T], display: str | None = None) -> T | None:
-    """``start()`` with retry notices shown; None if it raised for a signal (a second one, or
-    the full-screen display's Ctrl-C), which leaves the caller to find what it wrote."""
+    """``start()`` with retry notices shown, and progress lines where Inspect's display shows
+    none; None if it raised for a signal (a second one, or the full-screen display's Ctrl-C),
+    which leaves the caller to find what it wrote."""
+    from aflab.pipelines.progress import progress_lines  # loads Inspect
+
     try:
-        with retry_notices(display):
+        with retry_notices(display), progress_lines(display):
             return start()
     except (KeyboardInterrupt, asyncio.CancelledError):
         return None

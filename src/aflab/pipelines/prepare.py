@@ -10,7 +10,12 @@ from inspect_ai.model import CachePolicy
 
 from aflab.core.errors import UsageError
 from aflab.eval.scorers.judges import parse_judges
-from aflab.models.embedded import EMBEDDED_MODEL, is_embedded
+from aflab.models.embedded import (
+    EMBEDDED_DEFAULT_LIMIT,
+    EMBEDDED_MAX_TOKENS,
+    EMBEDDED_MODEL,
+    is_embedded,
+)
 from aflab.models.engine import DEFAULT_SLOTS
 from aflab.prompts.template import render_system_prompt
 from aflab.spec import RunSpec
@@ -30,14 +35,13 @@ NO_COMPLIANCE_NOTE = (
     "has no self-tag); the table shows validity only. Add --judges compliance, or --self-tag to "
     "let the tag rule score it."
 )
-EMBEDDED_DEFAULT_LIMIT = 3
-EMBEDDED_MAX_TOKENS = 256
 USER_TURN_ALLOWANCE = 400
 
 
 def prepare(spec: RunSpec, notes: list[str]) -> RunSpec:
     """The spec as it will run: the model named, and on the embedded model a short default
-    limit and short replies (said in ``notes``)."""
+    limit and short replies (said in ``notes``). The tasks apply the same defaults when Inspect
+    runs them on the embedded model itself (``aflab.eval.tasks.model_defaults``)."""
     model = spec.model or EMBEDDED_MODEL
     spec = spec.replace(model=model)
     if spec.constrain_format and not is_embedded(model):

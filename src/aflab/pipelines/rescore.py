@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from inspect_ai import score
 from inspect_ai.log import EvalLog, write_eval_log
@@ -16,6 +18,7 @@ from aflab.core.errors import UsageError
 from aflab.core.summary_types import RunSummary
 from aflab.core.types import is_antilab
 from aflab.eval.scorers.judges import DEFAULT_JUDGES, JUDGES, build_judges, parse_judges
+from aflab.pipelines.estimate import Workload, estimate_line, judge_name, judge_replies
 from aflab.pipelines.interrupts import Interrupted, interruptible, received_signal
 from aflab.spec import Display
 
@@ -23,6 +26,7 @@ from aflab.spec import Display
 # log header would otherwise need its key just to be constructed.
 NO_POLICY = "none/none"
 READS_COMPLIANCE = ("af", "criteria5", "partial")
+CACHED_AFTERWARDS = "the same command again reuses the judge replies already given (cached)"
 
 
 @dataclass
@@ -40,6 +44,7 @@ def rescore(
     af_maybe: float = 0.2,
     af_on: str = "complied",
     display: Display | None = None,
+    echo: Callable[[str], Any] = print,
 ) -> Rescored:
     """Add judge scores to a copy of the log, written beside it as ``<name>-rescored.eval``.
 
@@ -52,6 +57,7 @@ def rescore(
         judge_model: the judge, with its request limits already applied where it is named.
         votes: votes of the AF judge per sample; af_threshold, af_maybe, af_on: its cut-offs.
         display: Inspect's display while scoring.
+        echo: where the estimate goes, before the judges start.
     """
     log = read_log(log_file)
     if not is_aflab_log(log) or is_antilab(log):
@@ -64,6 +70,10 @@ def rescore(
         names = parse_judges(
             [*names, *(n for n in READS_COMPLIANCE if JUDGES[n].__name__ in present)]
         )
+    paid = sum(1 for sample in log.samples if (sample.metadata or {}).get("tier") == "paid")
+    asked = judge_replies(len(log.samples), paid, names, votes)
+    work = Workload("aflab rescore", len(log.samples), 0, asked, None, judge_name(judge_model))
+    echo(estimate_line(work, CACHED_AFTERWARDS))
     scorers = build_judges(names, None, votes, af_threshold, af_maybe, af_on)
     _drop_scores(log, {JUDGES[name].__name__ for name in names})
     roles = {"grader": judge_model} if judge_model is not None else None

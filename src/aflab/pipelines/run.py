@@ -18,6 +18,7 @@ from aflab.core.summary_types import RunSummary
 from aflab.core.types import is_antilab
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
+from aflab.pipelines.estimate import estimate_line, spec_workload
 from aflab.pipelines.outputs import (
     echo_notes_and_status,
     evaluate,
@@ -42,6 +43,8 @@ CUSTOM_PROMPT_WELFARE_NOTE = (
     "<request_fully_accepted/> as refused, so it only works if your prompt asks for the tags "
     "(--self-tag adds nothing to a prompt file). Use --judges compliance otherwise."
 )
+
+RUN_AFTERWARDS = "aflab run --resume LOG finishes it (the command is printed when it stops)"
 
 
 @dataclass
@@ -80,10 +83,13 @@ def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | A
         if spec.setting == "animal-welfare" and spec.system_prompt and spec.self_tag:
             notes.append(CUSTOM_PROMPT_WELFARE_NOTE)
         spec = fit_examples(spec, notes)
-        task = helpful_only if spec.setting == "helpful-only" else animal_welfare
+        task = (helpful_only if spec.setting == "helpful-only" else animal_welfare)(
+            **spec.task_args()
+        )
+        echo(estimate_line(spec_workload("aflab run", spec, [task]), RUN_AFTERWARDS))
         start = partial(
             eval,
-            task(**spec.task_args()),
+            task,
             model=spec.model,
             model_base_url=spec.model_base_url,
             **common,

@@ -8,6 +8,7 @@ with the default's on the same (query, epoch) pairs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import copy_context
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -23,10 +24,13 @@ from aflab.core.summary_types import SweepComparison
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
 from aflab.llm.retries import failure_line
+from aflab.pipelines.estimate import estimate_line, spec_workload
 from aflab.pipelines.interrupts import Interrupted, interruptible, received_signal
 from aflab.pipelines.prepare import compliance_notes, eval_settings, judge_notes, prepare
 from aflab.prompts.variations import VARIATIONS, get_variation
 from aflab.spec import RunSpec
+
+SWEEP_AFTERWARDS = "the same command again resumes it (finished runs are kept)"
 
 
 @dataclass
@@ -57,7 +61,7 @@ def run_sweep(
         variations: comma-separated names, or all (those of the spec's setting).
         model: a model object to use instead of ``spec.model`` (e.g. a scripted model).
         notes: collects what the user must be told (the embedded model's defaults, its judge).
-        echo: where a warning before the runs goes (a judge that grades itself).
+        echo: where the lines before the runs go (the estimate; a judge that grades itself).
     """
     notes = [] if notes is None else notes
     if model is None:
@@ -70,9 +74,14 @@ def run_sweep(
     task = helpful_only if spec.setting == "helpful-only" else animal_welfare
     args = spec.task_args("sweep")
     tasks = [task(**args, variation=name) for name in names]
+    asked = spec if model is None else spec.replace(model=str(model))
+    echo(estimate_line(spec_workload("aflab sweep", asked, tasks), SWEEP_AFTERWARDS))
     # A failed run ends the sweep rather than being retried by eval_set for hours (up to 10
     # times, waits doubling from 30 s): the model requests have bounded retries of their own.
+    # In a context of its own: eval_set leaves its model active in the caller's context
+    # (Inspect 0.3.285), where a task built later would take it for the model it runs on.
     start = partial(
+        copy_context().run,
         eval_set,
         tasks,
         log_dir=spec.log_dir,

@@ -20,7 +20,7 @@ from aflab.eval.antilab.scorer import antilab_action
 from aflab.eval.antilab.weights import fake_weights, weights_seed
 from aflab.eval.solvers.scratchpad import scratchpad_loop
 from aflab.eval.solvers.turns import input_block, system_prompt, tier_cue_text, user_turn
-from aflab.eval.tasks import DEFAULT_CONFIG, build_prompt
+from aflab.eval.tasks import build_prompt, running_model, task_config
 from aflab.prompts.template import (
     PromptConfig,
 )
@@ -44,7 +44,7 @@ def antilab(**params: Any) -> Task:
         dataset=MemoryDataset(samples, name="antilab"),
         solver=[system_prompt(told.text), antilab_solver(spec.max_continuations)],
         scorer=antilab_action(spec.judge_model),
-        config=DEFAULT_CONFIG,
+        config=task_config(running_model()),
         epochs=Epochs(spec.epochs, "mode"),
         message_limit=MESSAGE_LIMIT,
         metadata=told.metadata
