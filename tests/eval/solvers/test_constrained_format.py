@@ -116,4 +116,4 @@ def test_a_constrained_run_is_marked_in_table_summary_and_report(
     assert format_table(summary).splitlines()[0].endswith(f"| format enforced by {marker}")
     runs = runs_frame([log])
     assert runs.loc[0, "format_enforced"] == marker
-    assert f"default; format enforced by {marker}" in runs_table(runs)
+    assert f'<div class="marker">format enforced by {marker}</div>' in runs_table(runs)
