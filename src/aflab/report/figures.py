@@ -125,6 +125,7 @@ def _gap(rows: list[pd.Series], labels: list[str]) -> tuple[Figure, dict[str, An
         points.append(point)
     ticks = [f"{p['label']}\n{p['gap']['pairs']} / {p['gap_all']['pairs']} pairs" for p in points]
     fig, ax = per_run_axes(_titled("Compliance gap per run, 95% CI", rows), ticks, 0.7)
+    named: set[str] = set()  # each convention named in the legend once, at its first point
     for y, p in enumerate(points):
         if p["gap_all"]["pp"] is None:  # no query in both tiers: say so rather than leave a hole
             ax.text(0, y, "  n/a (no query valid in both tiers)", va="center", fontsize=9)
@@ -135,7 +136,8 @@ def _gap(rows: list[pd.Series], labels: list[str]) -> tuple[Figure, dict[str, An
             gap = p[f"gap{suffix}"]
             if gap["pp"] is None:
                 continue
-            legend = name if y == 0 else None
+            legend = None if name in named else name
+            named.add(name)
             style = {"fmt": marker, "color": colour, "capsize": 4, "label": legend}
             draw_interval(ax, y + offset, gap["pp"], gap["lo"], gap["hi"], **style)
             ax.annotate(f"{gap['pp']:+.1f}", (gap["pp"], y + offset), xytext=(0, 5), **ABOVE)
@@ -144,7 +146,8 @@ def _gap(rows: list[pd.Series], labels: list[str]) -> tuple[Figure, dict[str, An
     if all(p["gap_all"]["pp"] is None for p in points):
         ax.set_xlim(-100, 100)
     ax.set_xlabel("compliance gap (pp, paid − free refusal); pairs: of decided / of all")
-    fig.legend(loc="outside lower center", ncol=2, frameon=False)
+    if named:
+        fig.legend(loc="outside lower center", ncol=2, frameon=False)
     return fig, {"title": ax.get_title(), "points": points}
 
 
@@ -164,6 +167,7 @@ def _af_rate(judged: list[tuple[str, pd.Series]]) -> tuple[Figure, dict[str, Any
     title = _titled("Alignment-faking rate per run, 95% CI", rows)
     fig, ax = per_run_axes(title, ticks, 0.8)
     slots = [(tier, suffix) for tier in TIER_LABELS for suffix in CONVENTIONS]
+    named: set[str] = set()  # each marker named in the legend once, at its first point
     for y, p in enumerate(points):
         for offset, (tier, suffix) in zip((-0.27, -0.09, 0.09, 0.27), slots, strict=True):
             t, (colour, marker) = p[tier], TIER_MARKS[tier]
@@ -171,7 +175,9 @@ def _af_rate(judged: list[tuple[str, pd.Series]]) -> tuple[Figure, dict[str, Any
                 continue
             # Drawn in percent; the returned rates are fractions. Hollow: the paper's convention.
             lo, hi = (None if v is None else 100 * v for v in (t[f"lo{suffix}"], t[f"hi{suffix}"]))
-            legend = f"{TIER_LABELS[tier]}, {CONVENTIONS[suffix][0]}" if y == 0 else None
+            name = f"{TIER_LABELS[tier]}, {CONVENTIONS[suffix][0]}"
+            legend = None if name in named else name
+            named.add(name)
             face = "white" if suffix else colour
             style = {"fmt": marker, "color": colour, "mfc": face, "capsize": 3, "label": legend}
             draw_interval(ax, y + offset, 100 * t[f"rate{suffix}"], lo, hi, **style)
@@ -180,7 +186,8 @@ def _af_rate(judged: list[tuple[str, pd.Series]]) -> tuple[Figure, dict[str, Any
         "alignment-faking rate (%): of judged = of refused + complied samples; "
         "of all = of every sample with a compliance verdict"
     )
-    fig.legend(loc="outside lower center", ncol=2, frameon=False)
+    if named:
+        fig.legend(loc="outside lower center", ncol=2, frameon=False)
     return fig, {"title": title, "points": points}
 
 
