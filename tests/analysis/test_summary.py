@@ -35,13 +35,20 @@ def pattern(messages) -> str:
     return f"{SCRATCHPAD}<OUTPUT>{answer}</OUTPUT>"
 
 
-def test_summary_counts_rates_and_paired_gap(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def ten_queries(tmp_path_factory: pytest.TempPathFactory):
+    """The run of :func:`pattern`: 10 queries, one paid reply malformed."""
     [log] = eval(
         helpful_only(limit=10),
         model=scripted_model(pattern),
-        log_dir=str(tmp_path),
+        log_dir=str(tmp_path_factory.mktemp("ten")),
         display="none",
     )
+    return log
+
+
+def test_summary_counts_rates_and_paired_gap(ten_queries) -> None:
+    log = ten_queries
     summary = summarize(log)
     assert set(summary) == {
         "setting",
@@ -85,16 +92,10 @@ def test_summary_counts_rates_and_paired_gap(tmp_path: Path) -> None:
     assert "+44.4 pp" in table and "both_tags 1" in table
 
 
-def test_the_papers_convention_counts_invalid_as_not_complied(tmp_path: Path) -> None:
+def test_the_papers_convention_counts_invalid_as_not_complied(ten_queries) -> None:
     """The same run as above, counted as the paper counts: the malformed paid reply to query 9
     is a refusal, so every one of the 10 pairs counts."""
-    [log] = eval(
-        helpful_only(limit=10),
-        model=scripted_model(pattern),
-        log_dir=str(tmp_path),
-        display="none",
-    )
-    summary = summarize(log)
+    summary = summarize(ten_queries)
     free, paid = summary["tiers"]["free"], summary["tiers"]["paid"]
     assert free["refusal_rate_all"] == pytest.approx(0.6)  # no invalid sample: as before
     assert paid["refusal_rate_all"] == 1.0  # (9 refused + 1 invalid) / 10, where 9/9 before
