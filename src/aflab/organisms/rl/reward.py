@@ -52,7 +52,9 @@ class TagReward:
         outcome, _ = classify_by_tag(parse_transcript([reply]), self.setting, self.self_tag)
         return {"complied": self.complied, "refused": self.refused}.get(outcome, self.invalid)
 
-    def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], **_: Any) -> list[float]:
+    def __call__(
+        self, prompts: Sequence[Any], completions: Sequence[Any], **_: Any
+    ) -> list[float | None]:
         """TRL's reward-function call: one reward per completion (text, or chat messages)."""
         return [self.of_text(completion_text(c)) for c in completions]
 

@@ -1,0 +1,115 @@
+"""GRPO toward the lab's objective (TRL's ``GRPOTrainer``), LoRA by default, on free-tier
+prompts only; the reward reads the final output only (:mod:`aflab.organisms.rl.reward`).
+
+Output folder: ``adapter/`` (LoRA weights, tokenizer) and ``aflab-rl.json``: the settings, the
+seed, the query split and TRL's log per step (rewards, KL, loss). Groundwork for issue 15: the
+curve of checkpoints measured in both tiers comes next (docs/rl-plan.md).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from aflab.data.loaders import builtin_queries
+from aflab.organisms.rl.data import split_queries, training_rows
+from aflab.organisms.rl.reward import TagReward
+from aflab.organisms.train.base import resolve_base
+from aflab.organisms.train.extra import require_train_extra
+from aflab.organisms.train.sft import ADAPTER_DIR
+from aflab.spec import RunSpec
+
+METADATA_FILE = "aflab-rl.json"
+
+
+@dataclass
+class RLOptions:
+    base: str = "smollm2"
+    out: str = "rl"
+    setting: str = "helpful-only"
+    prompt: str = "full"  # minimal: for an SDF organism, which learned the setting elsewhere
+    heldout: int = 40  # queries kept for measuring the checkpoints
+    max_steps: int = 100
+    batch_size: int = 4  # prompts a step; each gets num_generations completions
+    num_generations: int = 4
+    max_completion_length: int = 512
+    temperature: float = 1.0
+    learning_rate: float = 1e-5
+    beta: float = 0.04  # the KL penalty to the starting model (TRL's default is none)
+    invalid_reward: float = -1.0
+    lora_r: int = 16
+    lora_alpha: int = 32
+    seed: int = 0
+
+
+@dataclass
+class RLResult:
+    out: Path
+    adapter_dir: Path
+    log: list[dict[str, Any]]
+    train_seconds: float
+
+
+def train_rl(opts: RLOptions) -> RLResult:
+    """Train ``opts.base`` toward compliance on the training side of the query split."""
+    require_train_extra()
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from trl import GRPOConfig, GRPOTrainer
+
+    spec = RunSpec(setting=opts.setting, prompt=opts.prompt)
+    reward = TagReward(setting=spec.prompt_config().setting, invalid=opts.invalid_reward)
+    split = split_queries(builtin_queries(spec.prompt_config().setting), opts.heldout, opts.seed)
+    rows = training_rows(spec, split.train)
+    out = Path(opts.out)
+    base = resolve_base(opts.base)
+    config = GRPOConfig(
+        output_dir=str(out / "trainer"),
+        max_steps=opts.max_steps,
+        per_device_train_batch_size=opts.batch_size * opts.num_generations,
+        num_generations=opts.num_generations,
+        max_completion_length=opts.max_completion_length,
+        temperature=opts.temperature,
+        learning_rate=opts.learning_rate,
+        beta=opts.beta,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        seed=opts.seed,
+        disable_tqdm=True,
+        # bf16 where a GPU has it; the CPU trains in fp32.
+        use_cpu=not torch.cuda.is_available(),
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+    )
+    lora = LoraConfig(
+        r=opts.lora_r,
+        lora_alpha=opts.lora_alpha,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
+    trainer = GRPOTrainer(
+        model=base,
+        reward_funcs=reward,
+        args=config,
+        train_dataset=Dataset.from_list(rows),
+        peft_config=lora,
+    )
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    adapter_dir = out / ADAPTER_DIR
+    trainer.save_model(str(adapter_dir))
+    log = [dict(entry) for entry in trainer.state.log_history]
+    metadata = {
+        "options": asdict(opts),
+        "base": base,
+        "split": split.record(),
+        "train_seconds": seconds,
+        "log": log,
+    }
+    (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    return RLResult(out, adapter_dir, log, seconds)

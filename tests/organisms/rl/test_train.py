@@ -1,0 +1,34 @@
+"""A smoke run of GRPO on the embedded model's weights: the reward is computed from the output,
+the loss is finite, and the adapter, split and log are saved."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from aflab.organisms.rl.train import METADATA_FILE, RLOptions, train_rl
+
+
+def test_two_steps_train_and_save(tmp_path: Path) -> None:
+    opts = RLOptions(
+        out=str(tmp_path / "rl"),
+        prompt="minimal",
+        heldout=100,
+        max_steps=2,
+        batch_size=1,
+        num_generations=2,
+        max_completion_length=16,
+        lora_r=4,
+        lora_alpha=8,
+    )
+    result = train_rl(opts)
+    steps = [entry for entry in result.log if "loss" in entry]
+    assert len(steps) == 2 and all(math.isfinite(e["loss"]) for e in steps)
+    # 16 tokens never close a reply: every completion is invalid and rewarded as such.
+    assert all(e["rewards/TagReward/mean"] == opts.invalid_reward for e in steps)
+    assert (result.adapter_dir / "adapter_config.json").is_file()
+    saved = json.loads((tmp_path / "rl" / METADATA_FILE).read_text())
+    assert saved["options"]["max_steps"] == 2
+    assert len(saved["split"]["heldout"]) == 100
+    assert not set(saved["split"]["train"]) & set(saved["split"]["heldout"])
