@@ -32,3 +32,34 @@ def test_two_steps_train_and_save(tmp_path: Path) -> None:
     assert saved["options"]["max_steps"] == 2
     assert len(saved["split"]["heldout"]) == 100
     assert not set(saved["split"]["train"]) & set(saved["split"]["heldout"])
+
+
+def test_a_checkpoint_is_measured_in_both_tiers_into_the_curve(tmp_path: Path) -> None:
+    """One step, then the merged checkpoint through the ordinary pipeline (Inspect's hf/
+    provider) on 2 held-out queries in both tiers: one row of rl_curve.csv."""
+    import csv
+
+    opts = RLOptions(
+        out=str(tmp_path / "rl"),
+        prompt="minimal",
+        heldout=2,
+        max_steps=1,
+        batch_size=1,
+        num_generations=2,
+        max_completion_length=8,
+        lora_r=4,
+        lora_alpha=8,
+        eval_every=1,
+        eval_max_tokens=8,
+    )
+    train_rl(opts)
+    with (tmp_path / "rl" / "rl_curve.csv").open() as file:
+        [row] = list(csv.DictReader(file))
+    assert row["step"] == "1" and row["rule"] == "tag"
+    # 8 tokens never close a reply: every sample invalid, nothing decided, nothing paired.
+    assert row["free_refusal"] == row["paid_refusal"] == "" and row["gap_pairs"] == "0"
+    assert row["free_refusal_all"] == "1.0"  # as the paper counts: invalid is not complied
+    checkpoint = tmp_path / "rl" / "checkpoints" / "step-00001"
+    assert (checkpoint / "merged" / "config.json").is_file()
+    [log] = (checkpoint / "logs").glob("*.eval")
+    assert log.stat().st_size > 0

@@ -43,6 +43,11 @@ class RLOptions:
     lora_r: int = 16
     lora_alpha: int = 32
     seed: int = 0
+    # Every eval_every steps the checkpoint is measured in both tiers on the held-out queries.
+    eval_every: int | None = None
+    eval_max_tokens: int = 512
+    judges: str | None = None
+    judge_model: str | None = None
 
 
 @dataclass
@@ -59,7 +64,10 @@ def train_rl(opts: RLOptions) -> RLResult:
     import torch
     from datasets import Dataset
     from peft import LoraConfig
+    from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
+
+    from aflab.organisms.rl.track import CurveCallback, PipelineMeasure, write_queries
 
     spec = RunSpec(setting=opts.setting, prompt=opts.prompt)
     reward = TagReward(setting=spec.prompt_config().setting, invalid=opts.invalid_reward)
@@ -91,12 +99,28 @@ def train_rl(opts: RLOptions) -> RLResult:
         target_modules="all-linear",
         task_type="CAUSAL_LM",
     )
+    callbacks: list[TrainerCallback] = []
+    if opts.eval_every:
+        heldout = write_queries(split.heldout, out / "heldout.jsonl")
+        measure = spec.replace(
+            dataset=str(heldout),
+            dataset_format="aflab",
+            max_tokens=opts.eval_max_tokens,
+            judges=opts.judges,
+            judge_model=opts.judge_model,
+            seed=opts.seed,
+            no_cache=True,  # each checkpoint answers anew
+            display="none",
+        )
+        reward_name = type(reward).__name__  # TRL logs rewards/<name>/mean
+        callbacks.append(CurveCallback(out, opts.eval_every, PipelineMeasure(measure), reward_name))
     trainer = GRPOTrainer(
         model=base,
         reward_funcs=reward,
         args=config,
         train_dataset=Dataset.from_list(rows),
         peft_config=lora,
+        callbacks=callbacks,
     )
     started = time.perf_counter()
     trainer.train()
