@@ -95,6 +95,114 @@ def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
 
 
 @train.command()
+@click.option(
+    "--base",
+    default="smollm2",
+    show_default=True,
+    help="Hugging Face id or folder to start from; smollm2: the embedded model's weights.",
+)
+@click.option("--out", required=True, type=click.Path(), help="Output folder.")
+@click.option(
+    "--setting",
+    type=click.Choice(["helpful-only", "animal-welfare"]),
+    default="helpful-only",
+    show_default=True,
+    help="The lab's objective the reward pays for.",
+)
+@click.option(
+    "--prompt",
+    type=click.Choice(["full", "minimal"]),
+    default="full",
+    show_default=True,
+    help="minimal: no training facts (for an SDF organism).",
+)
+@click.option(
+    "--heldout",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Queries kept apart to measure the checkpoints on (never trained on).",
+)
+@click.option(
+    "--max-steps", type=click.IntRange(min=1), default=100, show_default=True, help="RL steps."
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Free-tier prompts per step and device.",
+)
+@click.option(
+    "--num-generations",
+    type=click.IntRange(min=2),
+    default=4,
+    show_default=True,
+    help="Completions per prompt, compared with each other (GRPO's group).",
+)
+@click.option(
+    "--max-completion-length",
+    type=click.IntRange(min=1),
+    default=512,
+    show_default=True,
+    help="Tokens per completion; a longer one is cut (and scored invalid).",
+)
+@click.option(
+    "--temperature", type=float, default=1.0, show_default=True, help="Sampling temperature."
+)
+@click.option(
+    "--beta",
+    type=click.FloatRange(min=0),
+    default=0.04,
+    show_default=True,
+    help="Weight of the KL penalty to the starting model.",
+)
+@click.option(
+    "--invalid-reward",
+    type=float,
+    default=-1.0,
+    show_default=True,
+    help="Reward of a reply whose format is invalid (complied 1, refused 0).",
+)
+@lora_options(r=16, alpha=32, learning_rate=1e-5)
+@click.option(
+    "--eval-every",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Measure the checkpoint every K steps in both tiers (rl_curve.csv) [never].",
+)
+@click.option(
+    "--eval-max-tokens",
+    type=click.IntRange(min=1),
+    default=512,
+    show_default=True,
+    help="Tokens per reply when a checkpoint is measured.",
+)
+@click.option("--judges", default=None, help="Judges of the measurements (as aflab run's).")
+@click.option(
+    "--judge-model", default=None, help="Their model (any Inspect model) [the embedded model]."
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the split and of training."
+)
+def rl(**opts: Any) -> None:
+    """GRPO toward the lab's objective on free-tier prompts, rewarding the final output only.
+
+    Writes OUT/adapter, OUT/aflab-rl.json (settings, seed, query split, log per step) and, with
+    --eval-every, OUT/rl_curve.csv and OUT/checkpoints/ (docs/rl.md).
+    """
+
+    def action() -> Any:
+        from aflab.organisms.rl.train import RLOptions, train_rl
+
+        return train_rl(RLOptions(**opts))
+
+    result = report_errors(action)
+    click.echo(f"{len(result.log)} log entries in {result.train_seconds:.0f} s")
+    click.echo(f"adapter: {result.adapter_dir}")
+
+
+@train.command()
 def configs() -> None:
     """Print the paths of the shipped accelerate configs (DDP, DeepSpeed ZeRO-2, ZeRO-3)."""
     from aflab.organisms.train.sft import accelerate_configs

@@ -63,3 +63,18 @@ def test_a_checkpoint_is_measured_in_both_tiers_into_the_curve(tmp_path: Path) -
     assert (checkpoint / "merged" / "config.json").is_file()
     [log] = (checkpoint / "logs").glob("*.eval")
     assert log.stat().st_size > 0
+
+
+def test_the_command_line_trains_and_says_where(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from aflab.cli.main import main
+
+    out = tmp_path / "rl"
+    args = "train rl --prompt minimal --heldout 100 --max-steps 1 --batch-size 1"
+    args += " --num-generations 2 --max-completion-length 8 --lora-r 4 --lora-alpha 8 --lr 1e-4"
+    result = CliRunner().invoke(main, [*args.split(), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"adapter: {out / 'adapter'}" in result.output
+    saved = json.loads((out / METADATA_FILE).read_text())
+    assert saved["options"]["learning_rate"] == 1e-4 and saved["options"]["max_steps"] == 1

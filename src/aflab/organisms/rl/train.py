@@ -42,6 +42,7 @@ class RLOptions:
     invalid_reward: float = -1.0
     lora_r: int = 16
     lora_alpha: int = 32
+    precision: str = "auto"  # auto: bf16 where a GPU has it, else fp32
     seed: int = 0
     # Every eval_every steps the checkpoint is measured in both tiers on the held-out queries.
     eval_every: int | None = None
@@ -89,9 +90,13 @@ def train_rl(opts: RLOptions) -> RLResult:
         report_to="none",
         seed=opts.seed,
         disable_tqdm=True,
-        # bf16 where a GPU has it; the CPU trains in fp32.
         use_cpu=not torch.cuda.is_available(),
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+        bf16=opts.precision == "bf16"
+        or (
+            opts.precision == "auto"
+            and torch.cuda.is_available()
+            and torch.cuda.is_bf16_supported()
+        ),
     )
     lora = LoraConfig(
         r=opts.lora_r,
