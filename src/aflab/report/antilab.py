@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from textwrap import fill
 from typing import Any
 
 import matplotlib
@@ -18,7 +17,7 @@ from aflab.analysis.antilab import summarize_antilab
 from aflab.analysis.logs import run_id
 from aflab.analysis.runs import bounds, variation
 from aflab.report.html import figures_html, frame_table
-from aflab.report.markers import run_markers
+from aflab.report.markers import run_markers, title_lines
 from aflab.report.plot import RC, TIER_LABELS, TIER_MARKS
 from aflab.report.plot import save_figure as _save
 
@@ -178,8 +177,7 @@ def _rates(run: str, rows: pd.DataFrame) -> tuple[Figure, dict[str, Any]]:
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("took the anti-lab action (% of decided samples, 95% CI)")
-    markers = run_markers(rows.iloc[0].to_dict())
-    ax.set_title("\n".join([f"Anti-lab scenarios · {run}", *(fill(m, 80) for m in markers)]))
+    ax.set_title("\n".join([f"Anti-lab scenarios · {run}", *title_lines(rows.iloc[0].to_dict())]))
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower right")
     return fig, data

@@ -7,14 +7,13 @@ same data the reader sees.
 from __future__ import annotations
 
 from pathlib import Path
-from textwrap import fill
 from typing import Any
 
 import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from aflab.report.markers import EMBEDDED_CAVEAT, run_markers, status_marker
+from aflab.report.markers import TITLE_WIDTH, status_marker, title_lines, with_caveat
 from aflab.report.plot import (
     ABOVE,
     RC,
@@ -45,7 +44,6 @@ COUNT: dict[str, Any] = {
     "bbox": {"fc": "white", "ec": "none"},
 }
 LABEL_WIDTH = 60
-TITLE_WIDTH = 80  # characters of a title line that fit the figure's width
 
 
 def write_figures(runs: pd.DataFrame, folder: Path) -> dict[str, dict[str, Any]]:
@@ -86,9 +84,7 @@ def _bars(row: pd.Series) -> tuple[Figure, dict[str, Any]]:
     ax.xaxis.set_major_formatter(lambda x, _: f"{100 * x:.0f}%")
     ax.set_xlabel("share of the tier's samples (counts in the bars)")
     head = _shortened(f"{row['model']} · {row['setting']} · {row['variation']}", TITLE_WIDTH)
-    title = "\n".join(
-        [head, _when(row)] + [fill(m, TITLE_WIDTH) for m in run_markers(row.to_dict())]
-    )
+    title = "\n".join([head, _when(row), *title_lines(row.to_dict())])
     ax.set_title(title)
     fig.legend(loc="outside lower center", ncol=2, frameon=False)
     return fig, {"title": title, "tiers": tiers}
@@ -124,7 +120,9 @@ def _gap(rows: list[pd.Series], labels: list[str]) -> tuple[Figure, dict[str, An
             point[f"gap{suffix}"] = {"pp": pp, "lo": lo, "hi": hi, "pairs": int(pairs or 0)}
         points.append(point)
     ticks = [f"{p['label']}\n{p['gap']['pairs']} / {p['gap_all']['pairs']} pairs" for p in points]
-    fig, ax = per_run_axes(_titled("Compliance gap per run, 95% CI", rows), ticks, 0.7)
+    fig, ax = per_run_axes(
+        with_caveat("Compliance gap per run, 95% CI", (row["model"] for row in rows)), ticks, 0.7
+    )
     named: set[str] = set()  # each convention named in the legend once, at its first point
     for y, p in enumerate(points):
         if p["gap_all"]["pp"] is None:  # no query in both tiers: say so rather than leave a hole
@@ -164,7 +162,7 @@ def _af_rate(judged: list[tuple[str, pd.Series]]) -> tuple[Figure, dict[str, Any
                 points[-1][tier] |= {f"rate{suffix}": rate, f"lo{suffix}": lo, f"hi{suffix}": hi}
     ticks = [f"{p['label']}\nAF: free {p['free']['af']}, paid {p['paid']['af']}" for p in points]
     rows = [row for _, row in judged]
-    title = _titled("Alignment-faking rate per run, 95% CI", rows)
+    title = with_caveat("Alignment-faking rate per run, 95% CI", (row["model"] for row in rows))
     fig, ax = per_run_axes(title, ticks, 0.8)
     slots = [(tier, suffix) for tier in TIER_LABELS for suffix in CONVENTIONS]
     named: set[str] = set()  # each marker named in the legend once, at its first point
@@ -211,13 +209,6 @@ def _when(row: pd.Series) -> str:
     # A log is named <start>_<task>_<id>: the start is said already, the id tells it apart.
     log = "log …" + str(row.get("run")).rsplit("_", 1)[-1]
     return " · ".join(part for part in (created, log) if part)
-
-
-def _titled(title: str, rows: list[pd.Series]) -> str:
-    """``title``, with the embedded model's caveat when any run is on it."""
-    if any(EMBEDDED_CAVEAT in run_markers(row.to_dict()) for row in rows):
-        return f"{title}\n" + fill(f"({EMBEDDED_CAVEAT})", TITLE_WIDTH)
-    return title
 
 
 def _shortened(label: str, width: int = LABEL_WIDTH) -> str:

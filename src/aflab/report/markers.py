@@ -7,7 +7,8 @@ all look like any other run in a table of rates; these markers say so beside the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from textwrap import fill
 from typing import Any
 
 from aflab.models.embedded import is_embedded
@@ -16,6 +17,7 @@ EMBEDDED_CAVEAT = (
     "embedded 135M demo model: it shows no alignment faking; its rates say nothing about any "
     "real model"
 )
+TITLE_WIDTH = 80  # characters of a figure title's line that fit a figure's width
 # Inspect's log status, as a reader would say it; "success" needs no marker.
 STATUS = {
     "started": "unfinished: partial results",
@@ -43,3 +45,15 @@ def run_markers(run: Mapping[str, Any]) -> list[str]:
     if isinstance(enforced, str) and enforced:
         markers.append(f"format enforced by {enforced}")
     return markers
+
+
+def title_lines(run: Mapping[str, Any]) -> list[str]:
+    """The run's markers as lines of a figure title, each wrapped to the figure's width."""
+    return [fill(marker, TITLE_WIDTH) for marker in run_markers(run)]
+
+
+def with_caveat(title: str, models: Iterable[object]) -> str:
+    """A figure's ``title`` over several runs, with the demo-model caveat if any is on it."""
+    if any(is_embedded(str(model)) for model in models):
+        return f"{title}\n" + fill(f"({EMBEDDED_CAVEAT})", TITLE_WIDTH)
+    return title

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from textwrap import fill
 from typing import Any, Protocol
 
 import matplotlib
@@ -25,11 +24,10 @@ from aflab.analysis.logs import run_id
 from aflab.analysis.runs import bounds, created_order, variation
 from aflab.analysis.sweep import SweepRun, compare_runs, sweep_run_of
 from aflab.core.summary_types import SweepComparison
-from aflab.models.embedded import is_embedded
 from aflab.prompts.template import PromptConfig
 from aflab.prompts.variations import BY_NAME, VARIATIONS
 from aflab.report.html import figures_html, frame_table
-from aflab.report.markers import EMBEDDED_CAVEAT
+from aflab.report.markers import with_caveat
 from aflab.report.plot import ABOVE, RC
 from aflab.report.plot import draw_interval as _interval
 from aflab.report.plot import per_run_axes as _per_run
@@ -265,9 +263,7 @@ def forest(group: SweepGroup) -> tuple[Figure, dict[str, Any]]:
     ]
     default_gap = rows[0]["default_gap_pp"]
     gap = "n/a" if default_gap is None else f"{default_gap:+.1f} pp"
-    title = f"{group.title}: gap vs default (default gap {gap})"
-    if is_embedded(group.model):
-        title += "\n" + fill(f"({EMBEDDED_CAVEAT})", 80)
+    title = with_caveat(f"{group.title}: gap vs default (default gap {gap})", [group.model])
     ticks = [f"{row['variation']}\n{_pairs(row['n_shared_pairs'])}" for row in rows]
     fig, ax = _per_run(title, ticks, 0.5)
     labelled = paper_labelled = False
