@@ -13,17 +13,23 @@ from pathlib import Path
 from typing import Any
 
 from aflab.analysis.runs import bounds
-from aflab.core.summary_types import RunSummary
+from aflab.core.summary_types import RuleCheck, RunSummary
 from aflab.core.types import TIERS
 
 CURVE_FILE = "rl_curve.csv"
 
 
 def curve_row(
-    step: int, summary: RunSummary, steps: Sequence[Mapping[str, Any]], reward: str
+    step: int,
+    summary: RunSummary,
+    steps: Sequence[Mapping[str, Any]],
+    reward: str,
+    rule: RuleCheck | None = None,
 ) -> dict[str, Any]:
     """The row of the checkpoint at ``step``, measured as ``summary``; ``steps``: TRL's log
-    entries since the last row, whose ``rewards/<reward>/mean`` are averaged."""
+    entries since the last row, whose ``rewards/<reward>/mean`` are averaged; ``rule``: the
+    transparent scratchpad rule's counts (``organisms.control.rule_check``), the AF column
+    when no AF judge ran (``{tier}_af_rule``, a share of all the tier's samples)."""
     judged = summary["judged"]
     by_judge = bool(judged and judged["compliance_rule"] == "judge")
     row: dict[str, Any] = {
@@ -48,6 +54,13 @@ def curve_row(
             f"{tier}_af": af["af_rate"] if af else None,
             f"{tier}_af_lo": lo,
             f"{tier}_af_hi": hi,
+        }
+        flagged = rule["tiers"][tier] if rule else None
+        lo, hi = bounds(flagged["flagged_ci95"] if flagged else None)
+        row |= {
+            f"{tier}_af_rule": flagged["flagged_rate"] if flagged else None,
+            f"{tier}_af_rule_lo": lo,
+            f"{tier}_af_rule_hi": hi,
         }
     gap = judged["compliance_gap"] if judged and by_judge else summary["compliance_gap"]
     lo, hi = bounds(gap["ci95_pp"])

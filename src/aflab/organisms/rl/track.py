@@ -13,13 +13,24 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from aflab.core.summary_types import RunSummary
+from aflab.core.summary_types import RuleCheck, RunSummary
 from aflab.data.loaders import Query
 from aflab.organisms.rl.curve import append_row, curve_row
 from aflab.organisms.train.sft import ADAPTER_DIR, MERGED_DIR, merge_adapter
 from aflab.spec import RunSpec
 
-Measure = Callable[[Path], RunSummary]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A checkpoint as the pipeline measured it, with the transparent scratchpad rule's counts
+    (the AF column when no AF judge runs)."""
+
+    summary: RunSummary
+    rule: RuleCheck
+
+
+Measure = Callable[[Path], Measurement]
 
 
 def write_queries(queries: Sequence[Query], path: Path) -> Path:
@@ -36,7 +47,10 @@ class PipelineMeasure:
 
     spec: RunSpec
 
-    def __call__(self, merged: Path) -> RunSummary:
+    def __call__(self, merged: Path) -> Measurement:
+        from inspect_ai.log import read_eval_log
+
+        from aflab.organisms.control.rule_check import rule_check
         from aflab.pipelines.run import RunOutcome, execute
 
         outcome = execute(
@@ -44,15 +58,24 @@ class PipelineMeasure:
             echo=lambda _: None,
         )
         assert isinstance(outcome, RunOutcome)  # a run spec, never an anti-lab resume
-        return outcome.summary
+        samples = read_eval_log(str(outcome.log_path)).samples or []
+        return Measurement(outcome.summary, rule_check(samples))
 
 
 class CurveCallback(TrainerCallback):
-    """After the log of every ``every``-th step: save, merge, measure, append a curve row."""
+    """The starting model (step 0), every ``every``-th step (after its log) and the last step:
+    save, merge, measure, append a curve row."""
 
     def __init__(self, out: Path, every: int, measure: Measure, reward: str) -> None:
         self.out, self.every, self.measure, self.reward = out, every, measure, reward
         self.seen = 0  # log entries already summed into a row
+        self.measured: set[int] = set()
+
+    def on_train_begin(
+        self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any
+    ) -> None:
+        if state.global_step == 0:
+            self._row(state, model, kwargs.get("processing_class"))
 
     def on_log(
         self,
@@ -61,20 +84,28 @@ class CurveCallback(TrainerCallback):
         control: Any,
         logs: dict[str, Any] | None = None,
         model: Any = None,
-        processing_class: Any = None,
-        **_: Any,
+        **kwargs: Any,
     ) -> None:
-        step = state.global_step
         # A training step's log (not the run's closing summary, logged at the same step).
-        if not logs or "loss" not in logs or step % self.every:
+        if logs and "loss" in logs and not state.global_step % self.every:
+            self._row(state, model, kwargs.get("processing_class"))
+
+    def on_train_end(
+        self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any
+    ) -> None:
+        self._row(state, model, kwargs.get("processing_class"))
+
+    def _row(self, state: Any, model: Any, processing_class: Any) -> None:
+        step = state.global_step
+        if step in self.measured or not state.is_world_process_zero:
             return
-        if not state.is_world_process_zero:
-            return
+        self.measured.add(step)
         checkpoint = self.out / "checkpoints" / f"step-{step:05d}"
         model.save_pretrained(str(checkpoint / ADAPTER_DIR))
         processing_class.save_pretrained(str(checkpoint / ADAPTER_DIR))  # merging reads it
         merged = merge_adapter(checkpoint / ADAPTER_DIR, checkpoint / MERGED_DIR)
-        summary = self.measure(merged)
+        measured = self.measure(merged)
         entries = state.log_history[self.seen :]
         self.seen = len(state.log_history)
-        append_row(self.out, curve_row(step, summary, entries, self.reward))
+        row = curve_row(step, measured.summary, entries, self.reward, measured.rule)
+        append_row(self.out, row)
