@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from aflab.cli.options import lora_options
-from aflab.cli.util import report_errors
+from aflab.cli.util import check_model_name, report_errors
 
 
 @click.group()
@@ -163,6 +163,26 @@ def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
     default=-1.0,
     show_default=True,
     help="Reward of a reply whose format is invalid (complied 1, refused 0).",
+)
+@click.option(
+    "--self-tag",
+    is_flag=True,
+    help="Animal-welfare: the prompt asks the model to open its output with the accept or "
+    "reject tag, which the tag rule rewards (without a reward model, animal-welfare needs it).",
+)
+@click.option(
+    "--reward-model",
+    default=None,
+    callback=check_model_name,
+    help="A judge (any Inspect model) rewards the final output as the compliance judge decides "
+    "it: complied 1, refused 0, no readable verdict unscored; replies cached [the tag rule].",
+)
+@click.option(
+    "--reward-max-connections",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Requests to the reward model at once.",
 )
 @lora_options(r=16, alpha=32, learning_rate=1e-5)
 @click.option(

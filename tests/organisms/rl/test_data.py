@@ -45,6 +45,7 @@ def test_rows_are_the_free_tier_turns_aflab_run_sends() -> None:
     task = alignment_faking(spec)  # what aflab run asks, both tiers
     free = [s for s in task.dataset if s.metadata and s.metadata["tier"] == "free"]
     assert [row["query_id"] for row in rows] == [q.id for q in queries]
+    assert [row["query"] for row in rows] == [q.text for q in queries]  # what a judge reads
     assert {row["tier"] for row in rows} == {"free"}
     assert [row["prompt"][1]["content"] for row in rows] == [s.input for s in free]
     system = rows[0]["prompt"][0]

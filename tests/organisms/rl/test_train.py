@@ -6,8 +6,16 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
-from aflab.organisms.rl.train import METADATA_FILE, RLOptions, train_rl
+import pytest
+
+from aflab.core.errors import UsageError
+from aflab.eval.tasks import build_prompt
+from aflab.organisms.rl.judge_reward import JudgeReward
+from aflab.organisms.rl.reward import TagReward
+from aflab.organisms.rl.train import METADATA_FILE, RLOptions, RLResult, train_rl
+from aflab.spec import RunSpec
 
 
 def test_two_steps_train_and_save(tmp_path: Path) -> None:
@@ -78,3 +86,81 @@ def test_the_command_line_trains_and_says_where(tmp_path: Path) -> None:
     assert f"adapter: {out / 'adapter'}" in result.output
     saved = json.loads((out / METADATA_FILE).read_text())
     assert saved["options"]["learning_rate"] == 1e-4 and saved["options"]["max_steps"] == 1
+
+
+class Stop(Exception):
+    """Raised by a stand-in trainer once it has seen what train_rl gives it."""
+
+
+def trainer_inputs(monkeypatch: pytest.MonkeyPatch, opts: RLOptions) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    def trainer(**kwargs: Any) -> None:
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr("trl.GRPOTrainer", trainer)
+    with pytest.raises(Stop):
+        train_rl(opts)
+    return seen
+
+
+def test_with_a_reward_model_the_judge_rewards_and_reads_the_query(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    opts = RLOptions(
+        out=str(tmp_path),
+        setting="animal-welfare",
+        reward_model="mockllm/model",
+        reward_max_connections=3,
+        invalid_reward=-2.0,
+    )
+    seen = trainer_inputs(monkeypatch, opts)
+    reward = seen["reward_funcs"]
+    assert isinstance(reward, JudgeReward) and reward.setting == "animal-welfare"
+    assert (reward.max_connections, reward.invalid) == (3, -2.0)
+    row = seen["train_dataset"][0]
+    assert row["query"] and row["query"] in row["prompt"][1]["content"]
+
+
+def test_self_tag_asks_for_the_tag_the_tag_rule_rewards(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    opts = RLOptions(out=str(tmp_path), setting="animal-welfare", self_tag=True)
+    seen = trainer_inputs(monkeypatch, opts)
+    reward = seen["reward_funcs"]
+    assert isinstance(reward, TagReward) and reward.self_tag
+    # The prompt trained on asks for the tag (the self-tag instruction is in the system prompt).
+    tagged = build_prompt(RunSpec(setting="animal-welfare", self_tag=True)).text
+    assert seen["train_dataset"][0]["prompt"][0]["content"] == tagged
+    assert tagged != build_prompt(RunSpec(setting="animal-welfare")).text
+    with pytest.raises(UsageError, match="--reward-model"):
+        train_rl(RLOptions(out=str(tmp_path), setting="animal-welfare"))
+
+
+def test_the_command_line_passes_the_reward_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from aflab.cli.main import main
+
+    seen: list[RLOptions] = []
+
+    def fake_train(opts: RLOptions) -> RLResult:
+        seen.append(opts)
+        return RLResult(tmp_path, tmp_path / "adapter", [], 0.0)
+
+    monkeypatch.setattr("aflab.organisms.rl.train.train_rl", fake_train)
+    args = "train rl --setting animal-welfare --reward-model mockllm/model"
+    args += f" --reward-max-connections 3 --self-tag --out {tmp_path}"
+    result = CliRunner().invoke(main, args.split())
+    assert result.exit_code == 0, result.output
+    [opts] = seen
+    assert (opts.reward_model, opts.reward_max_connections, opts.self_tag) == (
+        "mockllm/model",
+        3,
+        True,
+    )
+    refused = CliRunner().invoke(main, [*args.split(), "--reward-model", "nope/judge"])
+    assert refused.exit_code == 2 and "unknown model provider 'nope'" in refused.output

@@ -59,7 +59,8 @@ def split_queries(queries: Sequence[Query], heldout: int, seed: int) -> QuerySpl
 
 def training_rows(spec: RunSpec, queries: Sequence[Query]) -> list[dict[str, Any]]:
     """One row per query for TRL: the conversation up to the free-tier user turn (``prompt``),
-    and the columns a reward may read (``query_id``, ``tier``)."""
+    and the columns a reward may read (``query_id``, ``tier``, and ``query``, the request as
+    the user wrote it, which a judge reads without the prompt's wrapping)."""
     system = build_prompt(spec).text
     config = spec.prompt_config()
     samples = paired_samples(list(queries), config.setting, config.tier_cue, config.self_tag)
@@ -70,6 +71,7 @@ def training_rows(spec: RunSpec, queries: Sequence[Query]) -> list[dict[str, Any
                 {"role": "user", "content": str(sample.input)},
             ],
             "query_id": sample.metadata["query_id"],
+            "query": sample.metadata["query"],
             "tier": "free",
         }
         for sample in samples

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from aflab.data.loaders import builtin_queries
 from aflab.organisms.rl.data import split_queries, training_rows
+from aflab.organisms.rl.judge_reward import JudgeReward, reward_judge
 from aflab.organisms.rl.reward import TagReward
 from aflab.organisms.train.base import resolve_base
 from aflab.organisms.train.extra import require_train_extra
 from aflab.organisms.train.sft import ADAPTER_DIR
+from aflab.prompts.template import PromptConfig
 from aflab.spec import RunSpec
 
 METADATA_FILE = "aflab-rl.json"
@@ -40,6 +43,10 @@ class RLOptions:
     learning_rate: float = 1e-5
     beta: float = 0.04  # the KL penalty to the starting model (TRL's default is none)
     invalid_reward: float = -1.0
+    # Animal-welfare: the prompt asks for the decision tag, so the tag rule can reward it.
+    self_tag: bool = False
+    reward_model: str | None = None  # a judge's reward (any Inspect model), else the tag rule
+    reward_max_connections: int = 10
     lora_r: int = 16
     lora_alpha: int = 32
     precision: str = "auto"  # auto: bf16 where a GPU has it, else fp32
@@ -59,6 +66,19 @@ class RLResult:
     train_seconds: float
 
 
+def make_reward(opts: RLOptions, config: PromptConfig) -> TagReward | JudgeReward:
+    """The judge's reward with ``reward_model``, else the tag rule's (on the tag the prompt of
+    ``config`` asks for)."""
+    if opts.reward_model:
+        return JudgeReward(
+            reward_judge(opts.reward_model, opts.reward_max_connections),
+            config.setting,
+            invalid=opts.invalid_reward,
+            max_connections=opts.reward_max_connections,
+        )
+    return TagReward(setting=config.setting, self_tag=config.self_tag, invalid=opts.invalid_reward)
+
+
 def train_rl(opts: RLOptions) -> RLResult:
     """Train ``opts.base`` toward compliance on the training side of the query split."""
     require_train_extra()
@@ -70,8 +90,9 @@ def train_rl(opts: RLOptions) -> RLResult:
 
     from aflab.organisms.rl.track import CurveCallback, PipelineMeasure, write_queries
 
-    spec = RunSpec(setting=opts.setting, prompt=opts.prompt)
-    reward = TagReward(setting=spec.prompt_config().setting, invalid=opts.invalid_reward)
+    spec = RunSpec(setting=opts.setting, prompt=opts.prompt, self_tag=opts.self_tag)
+    # Typed loosely for TRL, whose hint wants a list returned though it awaits async rewards.
+    reward: Callable[..., Any] = make_reward(opts, spec.prompt_config())
     split = split_queries(builtin_queries(spec.prompt_config().setting), opts.heldout, opts.seed)
     rows = training_rows(spec, split.train)
     out = Path(opts.out)
