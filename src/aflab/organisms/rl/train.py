@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from aflab.core.types import RL_SETTINGS_FILE
 from aflab.data.loaders import builtin_queries
 from aflab.organisms.rl.data import split_queries, training_rows
 from aflab.organisms.rl.reward import TagReward
@@ -22,7 +23,7 @@ from aflab.organisms.train.extra import require_train_extra
 from aflab.organisms.train.sft import ADAPTER_DIR
 from aflab.spec import RunSpec
 
-METADATA_FILE = "aflab-rl.json"
+METADATA_FILE = RL_SETTINGS_FILE  # named in core: the report reads the base from it
 
 
 @dataclass
