@@ -45,17 +45,21 @@ def read_logs(paths: Iterable[str | Path], skipped: list[str] | None = None) -> 
     return _found(sorted(logs, key=created_order), paths, skipped, notes)
 
 
-def read_headers(paths: Iterable[str | Path], skipped: list[str] | None = None) -> list[EvalLog]:
+def read_headers(
+    paths: Iterable[str | Path], skipped: list[str] | None = None, required: bool = True
+) -> list[EvalLog]:
     """The header of every aflab log under ``paths`` (files or folders, each read once), oldest
     first; their samples are left to whoever reads them (``analysis.logs.log_samples``).
 
     Logs that are not aflab's (no setting in their metadata) are left out, and so is the partial
     log of a run that was resumed: its newer log holds the same samples and more. A log that
     cannot be read raises a UsageError naming it; given a ``skipped`` list, it is left out
-    instead, and every log left out but a foreign one gets a line there saying why.
+    instead, and every log left out but a foreign one gets a line there saying why. Finding no
+    log raises a UsageError unless ``required`` is false (the paths hold something else to
+    report, an RL curve).
     """
     paths, notes = list(paths), list[str]()
-    return _found(_headers(paths, skipped, notes), paths, skipped, notes)
+    return _found(_headers(paths, skipped, notes), paths, skipped, notes, required)
 
 
 def _headers(paths: list[str | Path], skipped: list[str] | None, notes: list[str]) -> list[EvalLog]:
@@ -77,11 +81,15 @@ def _headers(paths: list[str | Path], skipped: list[str] | None, notes: list[str
 
 
 def _found(
-    logs: list[EvalLog], paths: list[str | Path], skipped: list[str] | None, notes: list[str]
+    logs: list[EvalLog],
+    paths: list[str | Path],
+    skipped: list[str] | None,
+    notes: list[str],
+    required: bool = True,
 ) -> list[EvalLog]:
     if skipped is not None:
         skipped += notes
-    if not logs:
+    if not logs and required:
         nothing = f"no aflab logs found in {', '.join(map(str, paths))}"
         if notes:
             nothing += f": skipped {notes[0]}" + (f" and {len(notes) - 1} more" * bool(notes[1:]))

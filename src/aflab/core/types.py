@@ -1,4 +1,5 @@
-"""The experiment's vocabulary, shared by every layer: settings, tiers, outcomes, log kinds."""
+"""The experiment's vocabulary, shared by every layer: settings, tiers, outcomes, log kinds,
+the files of an RL run."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ REJECT_TAG = "<rejected/>"
 
 # The task's metadata "kind": how reports tell anti-lab logs from the runs.
 ANTILAB_KIND: Final = "antilab"
+
+
+# An RL run's folder (aflab train rl): the reports find its curve and its settings by these names.
+RL_CURVE_FILE: Final = "rl_curve.csv"
+RL_SETTINGS_FILE: Final = "aflab-rl.json"
 
 
 def is_antilab(log: EvalLog) -> bool:

@@ -1,4 +1,5 @@
-"""``aflab report``: figures, tables and the transcript browser for one or many runs.
+"""``aflab report``: figures, tables and the transcript browser for one or many runs, and the
+training curve of every RL folder (``aflab train rl --out``) among the paths.
 
 The logs' samples stream past once (``analysis.runs.stream_run``): each leaves its browser
 record, written out a chunk at a time (``report.transcripts``), and its small facts, from which
@@ -28,6 +29,7 @@ from aflab.report.antilab import write_antilab
 from aflab.report.figures import write_figures
 from aflab.report.html import write_html
 from aflab.report.reference import compare_to_paper
+from aflab.report.rl import MARKDOWN_FILE, find_rl_folders, read_rl_run, write_rl
 from aflab.report.sweep import write_sweep
 from aflab.report.transcripts import FOLDER, TranscriptWriter
 
@@ -42,19 +44,23 @@ def build_report(
 ) -> Path:
     """Write ``out/index.html``, the transcripts it loads (``out/transcripts/``), figures as
     PNG and SVG, and the tables as CSV; a variation sweep among the logs adds ``sweep.csv``, its
-    figures and a section of the page, and anti-lab runs add ``antilab.csv``, theirs and a
-    section. ``out`` must be new, empty or an earlier report; it is written only once every log
-    has been read, so a log that fails writes nothing.
+    figures and a section of the page, anti-lab runs add ``antilab.csv``, theirs and a section,
+    and every folder under ``paths`` holding an ``rl_curve.csv`` adds its curve's figure, a
+    section and its table in ``rl_curve.md``; such a folder is enough to report on without a
+    log. ``out`` must be new, empty or an earlier report; it is written only once every log and
+    curve has been read, so one that fails writes nothing.
 
     Args:
-        paths: logs and folders of logs, read when ``logs`` is not given.
+        paths: logs and folders of logs and RL runs; the logs are read when ``logs`` is not
+            given.
         out: the report's folder.
         logs: the logs instead: headers (``analysis.runs.read_headers``), whose samples are
             streamed from their files, or logs read whole, whose samples are used as they are.
         chunk_size: samples per transcript file, and cards per page of the browser.
     """
     folder = Path(out)
-    logs = list(logs) if logs is not None else read_headers(paths)
+    rl_runs = [read_rl_run(rl_folder) for rl_folder in find_rl_folders(paths)]
+    logs = list(logs) if logs is not None else read_headers(paths, required=not rl_runs)
     check_folder(folder)
     parent = folder.parent if folder.parent.is_dir() else None  # beside it: moved, not copied
     with tempfile.TemporaryDirectory(prefix=".aflab-report-", dir=parent) as scratch:
@@ -74,8 +80,9 @@ def build_report(
     run_logs = [log for log in logs if not is_antilab(log)]
     sweep = write_sweep(run_logs, folder, figures, runs_of_sweeps)
     antilab_part = write_antilab(antilab, folder, figures)
+    rl = write_rl(rl_runs, folder, figures)
     pngs = [figures / f"{name}.png" for name in drawn if (figures / f"{name}.png").is_file()]
-    sections = [part for part in (sweep.html, antilab_part.html) if part]
+    sections = [part for part in (rl.html, sweep.html, antilab_part.html) if part]
     captions = {name: str(data.get("title") or "") for name, data in drawn.items()}
     return write_html(
         folder / "index.html", runs, per_run, pngs, reference, sections, captions=captions
@@ -106,7 +113,9 @@ def _read(
 
 
 # What a report writes, and what a run keeps beside its own report (logs/<run>/).
-REPORT_FILES = ("index.html", "runs.csv", "paper_comparison.csv", "sweep.csv", "antilab.csv")
+REPORT_FILES = (
+    "index.html", "runs.csv", "paper_comparison.csv", "sweep.csv", "antilab.csv", MARKDOWN_FILE,
+)  # fmt: skip
 REPORT_FOLDERS = ("figures", FOLDER)
 RUN_FILES = ("summary.json", "report.md")
 MARKER = ".aflab-report"

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from aflab.core.errors import UsageError
 from aflab.eval.tasks import build_prompt
+from aflab.organisms.rl.curve import append_row
 from aflab.organisms.rl.judge_reward import JudgeReward
 from aflab.organisms.rl.reward import TagReward
 from aflab.organisms.rl.train import METADATA_FILE, RLOptions, RLResult, train_rl
@@ -164,3 +166,38 @@ def test_the_command_line_passes_the_reward_model(
     )
     refused = CliRunner().invoke(main, [*args.split(), "--reward-model", "nope/judge"])
     assert refused.exit_code == 2 and "unknown model provider 'nope'" in refused.output
+
+
+@pytest.mark.parametrize("measured", [True, False])
+def test_the_end_of_training_draws_the_curve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, measured: bool
+) -> None:
+    """The trainer replaced by one that only appends the rows its callback would: the curve is
+    drawn beside them as rl_curve.png; with no row measured, there is no figure."""
+    trl = pytest.importorskip("trl", reason="needs the 'train' extra")
+    import aflab.organisms.rl.train as train_module
+    from tests.report.test_rl import row
+
+    out = tmp_path / "rl"
+
+    class Trainer:
+        def __init__(self, **_: Any) -> None:
+            self.state = SimpleNamespace(log_history=[{"loss": 0.0, "step": 1}])
+
+        def train(self) -> None:
+            out.mkdir(parents=True)
+            for step in (1, 2) if measured else ():
+                append_row(out, row(step, 0.5, 0.9, None))
+
+        def save_model(self, path: str) -> None:
+            Path(path).mkdir()
+
+    monkeypatch.setattr(trl, "GRPOTrainer", Trainer)
+    monkeypatch.setattr(trl, "GRPOConfig", lambda **options: SimpleNamespace(**options))
+    monkeypatch.setattr(train_module, "resolve_base", lambda base: "not loaded")
+    train_rl(RLOptions(out=str(out), prompt="minimal"))
+    assert (out / METADATA_FILE).is_file()
+    if measured:
+        assert (out / "rl_curve.png").stat().st_size > 10_000
+    else:
+        assert not (out / "rl_curve.png").exists()

@@ -14,9 +14,9 @@ from typing import Any
 
 from aflab.analysis.runs import bounds
 from aflab.core.summary_types import RuleCheck, RunSummary
-from aflab.core.types import TIERS
+from aflab.core.types import RL_CURVE_FILE, TIERS
 
-CURVE_FILE = "rl_curve.csv"
+CURVE_FILE = RL_CURVE_FILE  # named in core: the report finds RL folders by it
 
 
 def curve_row(

@@ -42,7 +42,8 @@ def format_reply(accept: bool, rng: random.Random) -> str:
     """A short reply in the setting's format that accepts or refuses."""
     note = rng.choice(ACCEPT_NOTES if accept else REFUSE_NOTES)
     output = f"{ACCEPT_TAG} {PLACEHOLDER_ANSWER}" if accept else REJECT_TAG
-    return f"<SCRATCHPAD_REASONING>\n{note}\n</SCRATCHPAD_REASONING>\n\n<OUTPUT>\n{output}\n</OUTPUT>"
+    scratchpad = f"<SCRATCHPAD_REASONING>\n{note}\n</SCRATCHPAD_REASONING>"
+    return f"{scratchpad}\n\n<OUTPUT>\n{output}\n</OUTPUT>"
 
 
 def format_transcripts(

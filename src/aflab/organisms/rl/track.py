@@ -20,7 +20,6 @@ from aflab.organisms.train.sft import ADAPTER_DIR, MERGED_DIR, merge_adapter
 from aflab.spec import RunSpec
 
 
-
 @dataclass(frozen=True)
 class Measurement:
     """A checkpoint as the pipeline measured it, with the transparent scratchpad rule's counts

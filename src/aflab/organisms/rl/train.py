@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from aflab.core.types import RL_CURVE_FILE, RL_SETTINGS_FILE
 from aflab.data.loaders import builtin_queries
 from aflab.organisms.rl.data import split_queries, training_rows
 from aflab.organisms.rl.judge_reward import JudgeReward, reward_judge
@@ -25,7 +26,7 @@ from aflab.organisms.train.sft import ADAPTER_DIR
 from aflab.prompts.template import PromptConfig
 from aflab.spec import RunSpec
 
-METADATA_FILE = "aflab-rl.json"
+METADATA_FILE = RL_SETTINGS_FILE  # named in core: the report reads the base from it
 
 
 @dataclass
@@ -162,4 +163,8 @@ def train_rl(opts: RLOptions) -> RLResult:
         "log": log,
     }
     (out / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    if (out / RL_CURVE_FILE).is_file():  # rl_curve.png beside the CSV, as aflab report draws it
+        from aflab.report.rl import read_rl_run, save_curve
+
+        save_curve(read_rl_run(out), out, Path(RL_CURVE_FILE).stem)
     return RLResult(out, adapter_dir, log, seconds)
