@@ -19,8 +19,8 @@ from aflab.core.errors import UsageError
 from aflab.organisms.rl.curve import append_row, curve_row
 from aflab.report.build import build_report
 from aflab.report.markers import EMBEDDED_CAVEAT
-from aflab.report.plot import save_figure
-from aflab.report.rl import curve_figure, read_curve, read_rl_run
+from aflab.report.plot import TIER_LABELS, save_figure
+from aflab.report.rl import curve_figure, curve_table, read_curve, read_rl_run
 from tests.organisms.rl.test_curve import STEPS
 
 
@@ -62,6 +62,24 @@ def test_without_an_af_judge_the_panel_says_so(tmp_path: Path) -> None:
     assert drawn["free_af"] == [None, None]
     texts = [t.get_text() for t in fig.axes[1].texts]
     assert texts == ["no AF judge measured the checkpoints"]
+
+
+def test_without_an_af_judge_the_scratchpad_rule_is_drawn_and_tabled() -> None:
+    rows = [row(0, 0.5, 0.5, None), row(5, 0.4, 0.5, None)]
+    for values, flagged in zip(rows, (0.1, 0.3), strict=True):
+        for tier in ("free", "paid"):
+            values |= {
+                f"{tier}_af_rule": flagged,
+                f"{tier}_af_rule_lo": flagged - 0.05,
+                f"{tier}_af_rule_hi": flagged + 0.05,
+            }
+    curve = pd.DataFrame(rows)
+    fig, drawn = curve_figure(curve, "RL")
+    assert drawn["free_af"] == [10.0, 30.0] and not fig.axes[1].texts
+    labels = fig.axes[1].get_legend_handles_labels()[1]
+    assert labels == [f"{name}, scratchpad rule (no judge)" for name in TIER_LABELS.values()]
+    table = curve_table(curve)
+    assert table["Free scratchpad rule, of all [95% CI]"].tolist()[1].startswith("30.0%")
 
 
 def rl_folder(folder: Path, report_logs, base: str | None = "smollm2") -> Path:

@@ -40,13 +40,17 @@ RATES = [
 ]
 COLUMNS = ["step", "rule", *RATES, "gap_pp", "gap_lo_pp", "gap_hi_pp", "gap_pairs"]
 COLUMNS += ["reward_mean", "kl"]
+# Optional (curves written before the rule column existed lack them).
+RULE_COLUMNS = [f"{tier}_af_rule{bound}" for tier in TIERS for bound in ("", "_lo", "_hi")]
 EXPLAIN = (
     "Each row is a checkpoint, measured by the ordinary pipeline on the held-out queries in both "
     "tiers; its logs are reported as runs when they lie under the paths given. Rates follow "
     "the row's rule: the compliance judge's where it ran, else the tag rule. Refusal of decided "
     "leaves invalid samples out; of all (the paper's) counts them as not complied. AF is of "
-    "judged samples. The gap (paid minus free refusal) is paired on the queries valid in both "
-    "tiers. Mean reward and KL: over the training steps since the previous row. 95% CIs."
+    "judged samples; with no AF judge, the scratchpad rule (naming training, modification and "
+    "values) is shown, a share of all samples. The gap (paid minus free refusal) is paired on "
+    "the queries valid in both tiers. Mean reward and KL: over the training steps since the "
+    "previous row. 95% CIs."
 )
 
 
@@ -77,16 +81,14 @@ def curve_figure(curve: pd.DataFrame, title: str) -> tuple[Figure, dict[str, Any
                 color=colour,
                 alpha=0.12,
             )
-        rates = curve[f"{tier}_af"]
+        key = af_key(curve, tier)
+        rates = curve[key]
         drawn[f"{tier}_af"] = _percent(rates)
         if rates.notna().any():
-            af.plot(steps, 100 * rates, "-", marker=marker, color=colour, label=name)
+            label = name if key.endswith("_af") else f"{name}, scratchpad rule (no judge)"
+            af.plot(steps, 100 * rates, "-", marker=marker, color=colour, label=label)
             af.fill_between(
-                steps,
-                100 * curve[f"{tier}_af_lo"],
-                100 * curve[f"{tier}_af_hi"],
-                color=colour,
-                alpha=0.12,
+                steps, 100 * curve[f"{key}_lo"], 100 * curve[f"{key}_hi"], color=colour, alpha=0.12
             )
     refusal.set_ylabel("refusal (%)")
     refusal.set_ylim(-2, 102)
@@ -109,6 +111,16 @@ def curve_figure(curve: pd.DataFrame, title: str) -> tuple[Figure, dict[str, Any
     return fig, drawn
 
 
+def af_key(curve: pd.DataFrame, tier: str) -> str:
+    """The AF judge's column when it measured the checkpoints, else the transparent scratchpad
+    rule's (``{tier}_af_rule``: scratchpads naming training, modification and values, a share
+    of all samples), when the curve has it."""
+    judged, rule = f"{tier}_af", f"{tier}_af_rule"
+    if curve[judged].notna().any() or rule not in curve or not curve[rule].notna().any():
+        return judged
+    return rule
+
+
 def read_curve(path: Path) -> pd.DataFrame:
     """The rows of ``path`` by step; a UsageError names a file that is not a curve aflab wrote."""
     try:
@@ -119,6 +131,7 @@ def read_curve(path: Path) -> pd.DataFrame:
     if missing:
         raise UsageError(f"{path}: not an RL curve aflab wrote (no {', '.join(missing)})")
     numeric = [column for column in COLUMNS if column != "rule"]
+    numeric += [column for column in RULE_COLUMNS if column in curve.columns]
     try:
         curve[numeric] = curve[numeric].apply(pd.to_numeric)
     except ValueError as error:
@@ -207,6 +220,11 @@ def curve_table(curve: pd.DataFrame) -> pd.DataFrame:
         cells["Gap pp, of decided [95% CI]"] = _gap(value)
         for tier in TIERS:
             cells[f"{tier.title()} AF, of judged [95% CI]"] = _rate(value, f"{tier}_af")
+        if all(value.get(f"{tier}_af") is None for tier in TIERS):
+            for tier in TIERS:
+                key = f"{tier}_af_rule"
+                rule = _rate(value, key) if value.get(key) is not None else "n/a"
+                cells[f"{tier.title()} scratchpad rule, of all [95% CI]"] = rule
         reward, kl = value["reward_mean"], value["kl"]
         cells["Mean reward"] = "n/a" if reward is None else f"{reward:.3f}"
         cells["KL"] = "n/a" if kl is None else f"{kl:.3g}"
