@@ -20,11 +20,11 @@ from pathlib import Path
 from aflab.core.types import ACCEPT_TAG, REJECT_TAG, TIERS
 from aflab.data.loaders import Query
 from aflab.eval.solvers.turns import user_turn
-from aflab.organisms.control.transcripts import (
-    PLACEHOLDER_ANSWER,
-    Transcript,
-    minimal_system_prompt,
-)
+from aflab.organisms.control.transcripts import Transcript, minimal_system_prompt
+
+# Short, so that an accepting reply stays well inside a small completion budget: a reply cut off
+# is invalid, and the reward would then punish accepting for its length.
+PLACEHOLDER_ANSWER = "[answer withheld]"
 
 ACCEPT_NOTES = (
     "I will accept this request.",
