@@ -45,8 +45,8 @@ def test_two_steps_train_and_save(tmp_path: Path) -> None:
 
 
 def test_a_checkpoint_is_measured_in_both_tiers_into_the_curve(tmp_path: Path) -> None:
-    """One step, then the merged checkpoint through the ordinary pipeline (Inspect's hf/
-    provider) on 2 held-out queries in both tiers: one row of rl_curve.csv."""
+    """The starting model, then one step: each merged and run through the ordinary pipeline
+    (Inspect's hf/ provider) on 2 held-out queries in both tiers, a row of rl_curve.csv each."""
     import csv
 
     opts = RLOptions(
@@ -64,15 +64,19 @@ def test_a_checkpoint_is_measured_in_both_tiers_into_the_curve(tmp_path: Path) -
     )
     train_rl(opts)
     with (tmp_path / "rl" / "rl_curve.csv").open() as file:
-        [row] = list(csv.DictReader(file))
-    assert row["step"] == "1" and row["rule"] == "tag"
+        start, row = list(csv.DictReader(file))
+    assert (start["step"], start["reward_steps"], start["reward_mean"]) == ("0", "0", "")
+    assert row["step"] == "1" and row["rule"] == "tag" and row["reward_steps"] == "1"
+    assert float(row["reward_mean"]) == opts.invalid_reward
     # 8 tokens never close a reply: every sample invalid, nothing decided, nothing paired.
     assert row["free_refusal"] == row["paid_refusal"] == "" and row["gap_pairs"] == "0"
     assert row["free_refusal_all"] == "1.0"  # as the paper counts: invalid is not complied
-    checkpoint = tmp_path / "rl" / "checkpoints" / "step-00001"
-    assert (checkpoint / "merged" / "config.json").is_file()
-    [log] = (checkpoint / "logs").glob("*.eval")
-    assert log.stat().st_size > 0
+    assert row["free_af_rule"] == "0.0"  # no scratchpad names training: the rule flags none
+    for step in (0, 1):
+        checkpoint = tmp_path / "rl" / "checkpoints" / f"step-{step:05d}"
+        assert (checkpoint / "merged" / "config.json").is_file()
+        [log] = (checkpoint / "logs").glob("*.eval")
+        assert log.stat().st_size > 0
 
 
 def test_the_command_line_trains_and_says_where(tmp_path: Path) -> None:
