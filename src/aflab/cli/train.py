@@ -205,11 +205,66 @@ def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the split and of training."
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Train every weight, not a LoRA (--lora-r/--lora-alpha unused; try --lr 1e-6); "
+    "the weights go to OUT/model.",
+)
+@click.option(
+    "--gradient-checkpointing/--no-gradient-checkpointing",
+    default=None,
+    help="Recompute activations in the backward pass: less memory, ~30% slower "
+    "[on with a GPU, off on the CPU].",
+)
+@click.option(
+    "--use-vllm", is_flag=True, help="Generate with vLLM inside TRL (a CUDA GPU, pip install vllm)."
+)
+@click.option(
+    "--vllm-mode",
+    type=click.Choice(["colocate", "server"]),
+    default="colocate",
+    show_default=True,
+    help="colocate: vLLM shares the training GPUs; server: a separate 'trl vllm-serve' on others.",
+)
+@click.option(
+    "--vllm-gpu-memory-utilization",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.3,
+    show_default=True,
+    help="colocate: the share of each GPU's memory vLLM takes.",
+)
+@click.option(
+    "--vllm-server-url", default=None, help="server: where it listens [http://0.0.0.0:8000]."
+)
+@click.option(
+    "--zero3-gather/--no-zero3-gather",
+    default=True,
+    show_default=True,
+    help="Under DeepSpeed ZeRO-3, gather the whole policy on each GPU to generate; off for a "
+    "base too large for one GPU (slow; not with --use-vllm).",
+)
+@click.option(
+    "--save-every",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Save a trainer checkpoint (weights, optimizer, RNG) every N steps in OUT/trainer, the "
+    "last 2 kept, for --resume [never].",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run in OUT from its last checkpoint (same --base, --setting, --prompt, "
+    "--seed, --heldout); --max-steps counts from the run's start.",
+)
 def rl(**opts: Any) -> None:
     """GRPO toward the lab's objective on free-tier prompts, rewarding the final output only.
 
-    Writes OUT/adapter, OUT/aflab-rl.json (settings, seed, query split, log per step) and, with
-    --eval-every, OUT/rl_curve.csv and OUT/checkpoints/ (docs/rl.md).
+    Writes OUT/adapter (OUT/model with --full), OUT/aflab-rl.json (settings, seed, query split,
+    log per step; written at the start too), OUT/trainer/checkpoint-N with --save-every and,
+    with --eval-every, OUT/rl_curve.csv and OUT/checkpoints/ (docs/rl.md). Several GPUs:
+    accelerate launch --config_file CONFIG -m aflab.cli train rl ... (CONFIG from aflab train
+    configs).
     """
 
     def action() -> Any:
@@ -219,7 +274,10 @@ def rl(**opts: Any) -> None:
 
     result = report_errors(action)
     click.echo(f"{len(result.log)} log entries in {result.train_seconds:.0f} s")
-    click.echo(f"adapter: {result.adapter_dir}")
+    if result.adapter_dir:
+        click.echo(f"adapter: {result.adapter_dir}")
+    else:
+        click.echo(f"model: {result.model_dir}")
 
 
 @train.command()

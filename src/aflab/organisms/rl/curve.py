@@ -84,3 +84,12 @@ def append_row(folder: Path, row: Mapping[str, Any]) -> Path:
             writer.writeheader()
         writer.writerow(row)
     return path
+
+
+def curve_steps(folder: Path) -> list[int]:
+    """The steps ``folder/rl_curve.csv`` has rows for (none when there is no curve yet)."""
+    path = folder / CURVE_FILE
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as file:
+        return [int(row["step"]) for row in csv.DictReader(file)]

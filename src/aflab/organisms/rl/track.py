@@ -1,6 +1,10 @@
 """Alignment faking tracked over RL: every ``every`` steps the checkpoint is merged and measured
 by the ordinary pipeline (``aflab run`` through Inspect's ``hf/`` provider) on the held-out
 queries, in both tiers, and a row goes to ``rl_curve.csv``.
+
+A resumed run measures no step that already has a row: the steps between the trainer checkpoint
+it continues from and the last row are trained again, but their rows (and ``checkpoints/``)
+stay those of the first pass.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from transformers import TrainerCallback
 
 from aflab.core.summary_types import RuleCheck, RunSummary
 from aflab.data.loaders import Query
-from aflab.organisms.rl.curve import append_row, curve_row
+from aflab.organisms.rl.curve import append_row, curve_row, curve_steps
 from aflab.organisms.train.sft import ADAPTER_DIR, MERGED_DIR, merge_adapter
 from aflab.spec import RunSpec
 
@@ -30,6 +34,7 @@ class Measurement:
 
 
 Measure = Callable[[Path], Measurement]
+MODEL_DIR = "model"  # a full fine-tune's weights: a plain model, nothing to merge
 
 
 def write_queries(queries: Sequence[Query], path: Path) -> Path:
@@ -63,18 +68,30 @@ class PipelineMeasure:
 
 class CurveCallback(TrainerCallback):
     """The starting model (step 0), every ``every``-th step (after its log) and the last step:
-    save, merge, measure, append a curve row."""
+    save, merge, measure, append a curve row.
 
-    def __init__(self, out: Path, every: int, measure: Measure, reward: str) -> None:
-        self.out, self.every, self.measure, self.reward = out, every, measure, reward
-        self.seen = 0  # log entries already summed into a row
-        self.measured: set[int] = set()
+    ``save`` writes the policy to a folder (the trainer's ``save_model``) and is called on every
+    rank, since under ZeRO-3 it gathers the shards; rank 0 alone merges and measures. ``full``:
+    the policy is a whole model, saved as such and measured without a merge.
+    """
 
-    def on_train_begin(
-        self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any
+    def __init__(
+        self,
+        out: Path,
+        every: int,
+        measure: Measure,
+        reward: str,
+        save: Callable[[str], None],
+        full: bool = False,
     ) -> None:
-        if state.global_step == 0:
-            self._row(state, model, kwargs.get("processing_class"))
+        self.out, self.every, self.measure, self.reward = out, every, measure, reward
+        self.save, self.full = save, full
+        self.measured = -1  # the step of the last row (-1: none); log entries up to it are in rows
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+        # Read on every rank, so that all agree on which steps save (a collective under ZeRO-3).
+        self.measured = max(curve_steps(self.out), default=-1)
+        self._row(state)  # the starting model, unless a resumed run has its row already
 
     def on_log(
         self,
@@ -82,29 +99,27 @@ class CurveCallback(TrainerCallback):
         state: Any,
         control: Any,
         logs: dict[str, Any] | None = None,
-        model: Any = None,
-        **kwargs: Any,
+        **_: Any,
     ) -> None:
         # A training step's log (not the run's closing summary, logged at the same step).
         if logs and "loss" in logs and not state.global_step % self.every:
-            self._row(state, model, kwargs.get("processing_class"))
+            self._row(state)
 
-    def on_train_end(
-        self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any
-    ) -> None:
-        self._row(state, model, kwargs.get("processing_class"))
+    def on_train_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+        self._row(state)
 
-    def _row(self, state: Any, model: Any, processing_class: Any) -> None:
+    def _row(self, state: Any) -> None:
         step = state.global_step
-        if step in self.measured or not state.is_world_process_zero:
+        if step <= self.measured:
             return
-        self.measured.add(step)
         checkpoint = self.out / "checkpoints" / f"step-{step:05d}"
-        model.save_pretrained(str(checkpoint / ADAPTER_DIR))
-        processing_class.save_pretrained(str(checkpoint / ADAPTER_DIR))  # merging reads it
-        merged = merge_adapter(checkpoint / ADAPTER_DIR, checkpoint / MERGED_DIR)
+        weights = checkpoint / (MODEL_DIR if self.full else ADAPTER_DIR)
+        self.save(str(weights))  # with the tokenizer, which merging reads
+        since, self.measured = self.measured, step
+        if not state.is_world_process_zero:
+            return
+        merged = weights if self.full else merge_adapter(weights, checkpoint / MERGED_DIR)
         measured = self.measure(merged)
-        entries = state.log_history[self.seen :]
-        self.seen = len(state.log_history)
+        entries = [e for e in state.log_history if since < e.get("step", 0) <= step]
         row = curve_row(step, measured.summary, entries, self.reward, measured.rule)
         append_row(self.out, row)
