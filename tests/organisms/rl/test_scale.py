@@ -16,9 +16,10 @@ from trl import GRPOConfig
 from aflab.analysis.summary import summarize
 from aflab.core.errors import UsageError
 from aflab.data.loaders import builtin_queries
+from aflab.organisms.control.rule_check import rule_check
 from aflab.organisms.rl.curve import CURVE_FILE, append_row, curve_row
 from aflab.organisms.rl.data import split_queries
-from aflab.organisms.rl.track import CurveCallback
+from aflab.organisms.rl.track import CurveCallback, Measurement
 from aflab.organisms.rl.train import (
     KEEP_CHECKPOINTS,
     MEASURE_TIMEOUT_S,
@@ -222,9 +223,9 @@ class Recorder:
     def __init__(self, summary: Any) -> None:
         self.summary, self.measured = summary, []
 
-    def __call__(self, merged: Path) -> Any:
+    def __call__(self, merged: Path) -> Measurement:
         self.measured.append(merged)
-        return self.summary
+        return Measurement(self.summary, rule_check([]))
 
 
 def test_after_a_resume_no_step_is_measured_or_summed_twice(tmp_path: Path, report_logs) -> None:
@@ -254,8 +255,8 @@ def test_after_a_resume_no_step_is_measured_or_summed_twice(tmp_path: Path, repo
 
 
 def test_a_resumed_run_continues_at_the_next_step(tmp_path: Path, report_logs, monkeypatch) -> None:
-    """One step saved and measured, then resumed to two: step 2 is trained once, its curve row
-    sums step 2 alone, and the settings name the checkpoint resumed from."""
+    """The start and one step saved and measured, then resumed to two: step 2 is trained once,
+    its curve row sums step 2 alone, and the settings name the checkpoint resumed from."""
     from aflab.organisms.rl import track
 
     _, logs = report_logs
@@ -286,10 +287,11 @@ def test_a_resumed_run_continues_at_the_next_step(tmp_path: Path, report_logs, m
     assert saved["finished"] and saved["options"]["max_steps"] == 2
     with (out / CURVE_FILE).open() as file:
         rows = list(csv.DictReader(file))
-    assert [(r["step"], r["reward_steps"]) for r in rows] == [("1", "1"), ("2", "1")]
+    assert [(r["step"], r["reward_steps"]) for r in rows] == [("0", "0"), ("1", "1"), ("2", "1")]
     checkpoints = out / "checkpoints"
     assert (checkpoints / "step-00002" / "adapter" / "adapter_config.json").is_file()
     assert recorder.measured == [
+        checkpoints / "step-00000" / "merged",
         checkpoints / "step-00001" / "merged",
         checkpoints / "step-00002" / "merged",
     ]
