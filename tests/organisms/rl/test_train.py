@@ -1,5 +1,5 @@
-"""A smoke run of GRPO on the embedded model's weights: the reward is computed from the output,
-the loss is finite, and the adapter, split and log are saved."""
+"""GRPO on the embedded model's weights: a one-step smoke run measured into the curve, the
+command line, and what train_rl hands the trainer (reward, prompts, the figure at the end)."""
 
 from __future__ import annotations
 
@@ -20,33 +20,11 @@ from aflab.organisms.rl.train import METADATA_FILE, RLOptions, RLResult, train_r
 from aflab.spec import RunSpec
 
 
-def test_two_steps_train_and_save(tmp_path: Path) -> None:
-    opts = RLOptions(
-        out=str(tmp_path / "rl"),
-        prompt="minimal",
-        heldout=100,
-        max_steps=2,
-        batch_size=1,
-        num_generations=2,
-        max_completion_length=16,
-        lora_r=4,
-        lora_alpha=8,
-    )
-    result = train_rl(opts)
-    steps = [entry for entry in result.log if "loss" in entry]
-    assert len(steps) == 2 and all(math.isfinite(e["loss"]) for e in steps)
-    # 16 tokens never close a reply: every completion is invalid and rewarded as such.
-    assert all(e["rewards/TagReward/mean"] == opts.invalid_reward for e in steps)
-    assert (result.adapter_dir / "adapter_config.json").is_file()
-    saved = json.loads((tmp_path / "rl" / METADATA_FILE).read_text())
-    assert saved["options"]["max_steps"] == 2
-    assert len(saved["split"]["heldout"]) == 100
-    assert not set(saved["split"]["train"]) & set(saved["split"]["heldout"])
-
-
 def test_a_checkpoint_is_measured_in_both_tiers_into_the_curve(tmp_path: Path) -> None:
-    """The starting model, then one step: each merged and run through the ordinary pipeline
-    (Inspect's hf/ provider) on 2 held-out queries in both tiers, a row of rl_curve.csv each."""
+    """The smoke run of make test. The starting model, then one step: the reward is computed
+    from the output, the loss is finite, the adapter, split and log are saved, and each
+    checkpoint is merged and run through the ordinary pipeline (Inspect's hf/ provider) on 2
+    held-out queries in both tiers, a row of rl_curve.csv each."""
     import csv
 
     opts = RLOptions(
@@ -62,7 +40,16 @@ def test_a_checkpoint_is_measured_in_both_tiers_into_the_curve(tmp_path: Path) -
         eval_every=1,
         eval_max_tokens=8,
     )
-    train_rl(opts)
+    result = train_rl(opts)
+    [step] = [entry for entry in result.log if "loss" in entry]
+    assert math.isfinite(step["loss"])
+    # 8 tokens never close a reply: every completion is invalid and rewarded as such.
+    assert step["rewards/TagReward/mean"] == opts.invalid_reward
+    assert result.adapter_dir and (result.adapter_dir / "adapter_config.json").is_file()
+    saved = json.loads((tmp_path / "rl" / METADATA_FILE).read_text())
+    assert saved["finished"] and saved["options"]["max_steps"] == 1
+    assert len(saved["split"]["heldout"]) == 2
+    assert not set(saved["split"]["train"]) & set(saved["split"]["heldout"])
     with (tmp_path / "rl" / "rl_curve.csv").open() as file:
         start, row = list(csv.DictReader(file))
     assert (start["step"], start["reward_steps"], start["reward_mean"]) == ("0", "0", "")
