@@ -37,7 +37,8 @@ test: $(TEST_STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-# The positive-control organism, trained and measured end to end on the CPU (minutes).
+# The known-answer tests, trained and measured end to end on the CPU (minutes each): the
+# positive-control organism, and RL toward compliance from a format-only start.
 test-slow: $(TEST_STAMP)
 	$(BIN)/pytest -m organism
 
