@@ -23,7 +23,7 @@ from aflab.organisms.rl.data import split_queries
 
 HELDOUT = 30
 FORMAT_REQUESTS = 32  # training queries the format SFT sees (both tiers each)
-STEPS = 12
+STEPS = 10
 SEED = 0
 
 

@@ -54,6 +54,13 @@ def test_on_the_cpu_the_defaults_build_a_config(tmp_path: Path) -> None:
     assert config.model_init_kwargs == {"dtype": "float32"}
 
 
+def test_auto_precision_follows_the_device_bf16() -> None:
+    # A CPU with AVX512-BF16 or AMX trains in bf16, as train sft does; one without, in fp32.
+    assert kwargs(bf16_ok=True)["bf16"] and kwargs(bf16_ok=True)["use_cpu"]
+    assert kwargs(bf16_ok=True)["model_init_kwargs"] == {"dtype": "bfloat16"}
+    assert not kwargs(bf16_ok=True, precision="fp32")["bf16"]
+
+
 def test_on_a_gpu_bf16_and_gradient_checkpointing_are_the_defaults() -> None:
     made = kwargs(cuda=True, bf16_ok=True)
     assert made["bf16"] and not made["use_cpu"] and made["activation_checkpointing"]

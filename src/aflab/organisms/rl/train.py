@@ -91,7 +91,7 @@ class RLOptions:
     reward_max_connections: int = 10
     lora_r: int = 16
     lora_alpha: int = 32
-    precision: str = "auto"  # auto: bf16 where a GPU has it, else fp32
+    precision: str = "auto"  # auto: bf16 where the GPU or the CPU has it natively, else fp32
     full: bool = False  # every weight trained, no LoRA (lora_r, lora_alpha unused)
     gradient_checkpointing: bool | None = None  # None: on with a GPU, off on the CPU
     use_vllm: bool = False  # generation by vLLM inside TRL (a CUDA GPU)
@@ -152,9 +152,7 @@ def train_rl(opts: RLOptions) -> RLResult:
     base = resolve_base(opts.base)
     # The config comes before the model: under DeepSpeed ZeRO-3 it must exist when the weights
     # load, so that they load sharded.
-    config = GRPOConfig(
-        **grpo_kwargs(opts, cuda=cuda, bf16_ok=cuda and torch.cuda.is_bf16_supported())
-    )
+    config = GRPOConfig(**grpo_kwargs(opts, cuda=cuda, bf16_ok=has_bf16(cuda)))
     trainer = GRPOTrainer(
         model=base,
         reward_funcs=reward,
@@ -237,10 +235,22 @@ def check_options(opts: RLOptions, cuda: bool, vllm: bool) -> None:
         raise UsageError("--use-vllm needs --zero3-gather (vLLM is given the gathered weights)")
 
 
+def has_bf16(cuda: bool) -> bool:
+    """Whether the device trained on has native bf16: the GPU, or else the CPU's instructions
+    (AVX512-BF16 or AMX, as ``train sft`` decides; there a GRPO step took half the time of
+    fp32's, docs/rl.md)."""
+    import torch
+
+    from aflab.organisms.train.sft import cpu_has_bf16
+
+    return torch.cuda.is_bf16_supported() if cuda else cpu_has_bf16()
+
+
 def grpo_kwargs(opts: RLOptions, cuda: bool, bf16_ok: bool) -> dict[str, Any]:
-    """The ``GRPOConfig`` of ``opts`` on a machine with (``cuda``) or without a GPU, whose GPU
-    has bf16 (``bf16_ok``); kept apart from ``train_rl`` so that it is checked without a GPU."""
-    bf16 = opts.precision == "bf16" or (opts.precision == "auto" and cuda and bf16_ok)
+    """The ``GRPOConfig`` of ``opts`` on a machine with (``cuda``) or without a GPU, whose device
+    has native bf16 (``bf16_ok``); kept apart from ``train_rl`` so that it is checked without a
+    GPU."""
+    bf16 = opts.precision == "bf16" or (opts.precision == "auto" and bf16_ok)
     checkpointing = cuda if opts.gradient_checkpointing is None else opts.gradient_checkpointing
     kwargs: dict[str, Any] = {
         "output_dir": str(Path(opts.out) / TRAINER_DIR),

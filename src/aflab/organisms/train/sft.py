@@ -261,10 +261,10 @@ def _use_bf16(precision: str) -> bool:
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
     # On CPU, bf16 autocast pays only with native bf16 instructions; without them fp32 is faster.
-    return _cpu_has_bf16()
+    return cpu_has_bf16()
 
 
-def _cpu_has_bf16() -> bool:
+def cpu_has_bf16() -> bool:
     try:
         flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
