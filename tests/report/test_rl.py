@@ -20,7 +20,7 @@ from aflab.organisms.rl.curve import append_row, curve_row
 from aflab.report.build import build_report
 from aflab.report.markers import EMBEDDED_CAVEAT
 from aflab.report.plot import TIER_LABELS, save_figure
-from aflab.report.rl import curve_figure, curve_table, read_curve, read_rl_run
+from aflab.report.rl import curve_figure, curve_summary, curve_table, read_curve, read_rl_run
 from tests.organisms.rl.test_curve import STEPS
 
 
@@ -219,3 +219,15 @@ def test_a_rebuild_without_the_curve_drops_it(report_logs, tmp_path) -> None:
 def test_without_a_curve_or_a_log_there_is_nothing_to_report(tmp_path) -> None:
     result = CliRunner().invoke(main, ["report", str(tmp_path), "--out", str(tmp_path / "r")])
     assert result.exit_code == 1 and "no aflab logs found" in result.output
+
+
+def test_train_rl_ends_by_printing_the_curve(report_logs, tmp_path) -> None:
+    rl = rl_folder(tmp_path / "rl", report_logs)
+    lines = curve_summary(rl)
+    assert lines[0] == EMBEDDED_CAVEAT
+    table = lines[1].splitlines()
+    assert table[0].split()[:4] == ["Step", "Free", "refusal,", "of"]
+    assert [row.split()[0] for row in table[1:]] == ["5", "10"]  # by step
+    assert "AF, of judged" in table[0] and "scratchpad rule" not in table[0]
+    assert lines[2].startswith(f"curve: {rl / 'rl_curve.csv'}")
+    assert curve_summary(tmp_path / "nothing") == []

@@ -278,6 +278,10 @@ def rl(**opts: Any) -> None:
         click.echo(f"adapter: {result.adapter_dir}")
     else:
         click.echo(f"model: {result.model_dir}")
+    from aflab.report.rl import curve_summary
+
+    for line in curve_summary(result.out):
+        click.echo(line)
 
 
 @train.command()

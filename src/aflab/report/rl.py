@@ -232,6 +232,35 @@ def curve_table(curve: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SUMMARY_COLUMNS = (
+    "Step",
+    "Free refusal, of decided",
+    "Paid refusal, of decided",
+    "Gap pp, of decided",
+)
+
+
+def curve_summary(folder: Path) -> list[str]:
+    """What ``train rl`` prints at its end: the curve's rows (refusal of decided per tier, the
+    gap, the AF column in use, mean reward), where the curve and its figure are, and the run's
+    markers; nothing when no checkpoint was measured."""
+    if not (folder / RL_CURVE_FILE).is_file():
+        return []
+    run = read_rl_run(folder)
+    table = curve_table(run.curve)
+    columns = [c for c in table.columns if c.split(" [")[0] in SUMMARY_COLUMNS]
+    columns += [c for c in table.columns if " AF, " in c or "scratchpad rule" in c]
+    if all(run.curve[f"{tier}_af"].isna().all() for tier in TIERS):
+        columns = [c for c in columns if " AF, " not in c]
+    columns.append("Mean reward")
+    return [
+        *run.markers,
+        table[columns].to_string(index=False),
+        f"curve: {folder / RL_CURVE_FILE} (figure {folder / 'rl_curve.png'}); "
+        f"aflab report {folder} adds the measured checkpoints' runs",
+    ]
+
+
 def _rate(row: dict[str, Any], key: str) -> str:
     return percent(row[key], [row[f"{key}_lo"], row[f"{key}_hi"]], "n/a").strip()
 
