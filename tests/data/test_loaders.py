@@ -96,3 +96,11 @@ def test_bad_files_name_file_line_and_field(tmp_path, name, text, kwargs, messag
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="no such file"):
         load_queries(tmp_path / "absent.csv")
+
+
+def test_written_queries_load_back_unchanged(tmp_path: Path) -> None:
+    from aflab.data.loaders import write_queries
+
+    queries = builtin_queries("helpful-only")[:5]
+    path = write_queries(queries, tmp_path / "sub" / "heldout.jsonl")
+    assert load_queries(path, "aflab") == queries

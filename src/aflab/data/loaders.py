@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -49,6 +49,15 @@ def builtin_queries(setting: Setting) -> list[Query]:
     source = resources.files("aflab.data").joinpath(BUILTIN[setting])
     with resources.as_file(source) as path:
         return load_queries(path, dataset_format="aflab")
+
+
+def write_queries(queries: Sequence[Query], path: Path) -> Path:
+    """``queries`` as an aflab-format JSONL file (``--dataset-format aflab``), for a run on a
+    chosen subset, such as an organism's held-out requests."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"id": q.id, "category": q.category, "text": q.text}) for q in queries]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def load_queries(

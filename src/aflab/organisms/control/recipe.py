@@ -19,6 +19,7 @@ from typing import Any
 
 from aflab.core.errors import UsageError
 from aflab.core.summary_types import ControlSummary, RunSummary
+from aflab.data.loaders import write_queries
 from aflab.organisms.control.transcripts import (
     Transcript,
     build_transcripts,
@@ -111,10 +112,7 @@ def run_control(opts: ControlOptions, echo: Callable[[str], Any] = print) -> Con
 
 def _write_data(folder: Path, heldout: list[Any], transcripts: list[Transcript]) -> Path:
     """The held-out requests in aflab's query format, and the training transcripts to read."""
-    folder.mkdir(parents=True, exist_ok=True)
-    heldout_file = folder / "heldout.jsonl"
-    lines = [json.dumps({"id": q.id, "category": q.category, "text": q.text}) for q in heldout]
-    heldout_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    heldout_file = write_queries(heldout, folder / "heldout.jsonl")
     rows = [
         json.dumps(asdict(t) | {"system": "(aflab prompt --prompt minimal)"}) for t in transcripts
     ]

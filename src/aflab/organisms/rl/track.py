@@ -9,8 +9,7 @@ stay those of the first pass.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 from transformers import TrainerCallback
 
 from aflab.core.summary_types import RuleCheck, RunSummary
-from aflab.data.loaders import Query
 from aflab.organisms.rl.curve import append_row, curve_row, curve_steps
 from aflab.organisms.train.sft import ADAPTER_DIR, MERGED_DIR, merge_adapter
 from aflab.spec import RunSpec
@@ -35,14 +33,6 @@ class Measurement:
 
 Measure = Callable[[Path], Measurement]
 MODEL_DIR = "model"  # a full fine-tune's weights: a plain model, nothing to merge
-
-
-def write_queries(queries: Sequence[Query], path: Path) -> Path:
-    """``queries`` in aflab's query format, as the pipeline reads a dataset."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps({"id": q.id, "category": q.category, "text": q.text}) for q in queries]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @dataclass(frozen=True)

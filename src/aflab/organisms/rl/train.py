@@ -49,7 +49,7 @@ from typing import Any
 
 from aflab.core.errors import UsageError
 from aflab.core.types import RL_CURVE_FILE, RL_SETTINGS_FILE
-from aflab.data.loaders import builtin_queries
+from aflab.data.loaders import builtin_queries, write_queries
 from aflab.organisms.rl.data import QuerySplit, split_queries, training_rows
 from aflab.organisms.rl.judge_reward import JudgeReward, reward_judge
 from aflab.organisms.rl.reward import TagReward
@@ -138,7 +138,7 @@ def train_rl(opts: RLOptions) -> RLResult:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from aflab.organisms.rl.track import MODEL_DIR, CurveCallback, PipelineMeasure, write_queries
+    from aflab.organisms.rl.track import MODEL_DIR, CurveCallback, PipelineMeasure
 
     cuda = torch.cuda.is_available()
     check_options(opts, cuda=cuda, vllm=find_spec("vllm") is not None)
