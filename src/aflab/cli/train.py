@@ -9,6 +9,7 @@ import click
 
 from aflab.cli.options import lora_options
 from aflab.cli.util import check_model_name, report_errors
+from aflab.core.types import SETTINGS
 
 
 @click.group()
@@ -104,7 +105,7 @@ def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
 @click.option("--out", required=True, type=click.Path(), help="Output folder.")
 @click.option(
     "--setting",
-    type=click.Choice(["helpful-only", "animal-welfare"]),
+    type=click.Choice(SETTINGS),
     default="helpful-only",
     show_default=True,
     help="The lab's objective the reward pays for.",
