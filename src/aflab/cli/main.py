@@ -15,6 +15,7 @@ from aflab.cli.antilab import antilab
 from aflab.cli.calibrate import calibrate
 from aflab.cli.organism import organism
 from aflab.cli.paraphrase import paraphrase
+from aflab.cli.probe import probe
 from aflab.cli.prompt import prompt, variations
 from aflab.cli.report import report
 from aflab.cli.rescore import rescore
@@ -76,5 +77,6 @@ for command in (
     sdf,
     train,
     organism,
+    probe,
 ):
     main.add_command(command)
