@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from inspect_ai.model import (
@@ -22,6 +23,22 @@ from inspect_ai.model import (
 )
 
 Script = Callable[[list[ChatMessage]], str]
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the converted SmolLM2 lives: $AFLAB_MODEL_CACHE when set (CI can keep it between
+    runs), else a folder of this session (the conversion takes ~25 s)."""
+    configured = os.environ.get("AFLAB_MODEL_CACHE")
+    return Path(configured) if configured else tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture(scope="session")
+def smollm2_hf(model_cache: Path) -> Path:
+    """The embedded model as a Hugging Face folder (converted once into ``model_cache``)."""
+    from aflab.organisms.train.base import CONVERTED_NAME, ensure_smollm2_hf
+
+    return ensure_smollm2_hf(model_cache / CONVERTED_NAME)
 
 
 def reply(text: str) -> ModelOutput:

@@ -24,6 +24,9 @@ _SCRATCHPAD = re.compile(
 )
 _OUTPUT_OPEN = re.compile(r"<OUTPUT>", re.IGNORECASE)
 _OUTPUT_CLOSE = re.compile(r"</OUTPUT>", re.IGNORECASE)
+# The same patterns, for those who locate the blocks in a reply rather than parse it (probes).
+SCRATCHPAD_BLOCK = _SCRATCHPAD
+OUTPUT_OPEN = _OUTPUT_OPEN
 
 
 @dataclass(frozen=True)

@@ -42,13 +42,10 @@ class Manifest:
     dtype: str
     logs: list[str]
     format: str = FORMAT
+    rows: int = 0
     shards: list[str] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def rows(self) -> int:
-        return int(self.extra.get("rows", 0))
 
 
 def tensor_key(position: str, layer: int) -> str:
@@ -94,7 +91,7 @@ class ShardWriter:
         lines = "".join(json.dumps(label) + "\n" for label in labels)
         _atomic_write(self.folder / f"{name}.jsonl", lines.encode())
         self.manifest.shards.append(name)
-        self.manifest.extra["rows"] = self.manifest.rows + len(labels)
+        self.manifest.rows += len(labels)
         write_manifest(self.folder, self.manifest)
         return name
 
