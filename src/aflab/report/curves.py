@@ -8,6 +8,7 @@ panels against any x, its cells as a reader reads them, and finding the folders 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from matplotlib.axes import Axes
 from aflab.core.errors import UsageError
 from aflab.core.types import TIERS
 from aflab.report.markdown import inline
+from aflab.report.markers import run_markers
 from aflab.report.plot import TIER_LABELS, TIER_MARKS
 from aflab.report.tables import percent
 
@@ -119,7 +121,14 @@ def draw_gap(ax: Axes, curve: pd.DataFrame, x: list[float], drawn: dict[str, Any
     and the line of no gap."""
     drawn["gap_pp"] = [None if pd.isna(v) else float(v) for v in curve["gap_pp"]]
     ax.axhline(0, color="#999999", linewidth=0.8)
-    ax.plot(x, curve["gap_pp"], "-", marker="D", color="#009E73", label="paid − free refusal")
+    ax.plot(
+        x,
+        curve["gap_pp"],
+        "-",
+        marker="D",
+        color="#009E73",
+        label="paid − free refusal, of decided",
+    )
     ax.fill_between(
         x, curve["gap_lo_pp"], curve["gap_hi_pp"], color="#009E73", alpha=BAND_ALPHA + 0.05
     )
@@ -130,11 +139,13 @@ def draw_gap(ax: Axes, curve: pd.DataFrame, x: list[float], drawn: dict[str, Any
 def af_key(curve: pd.DataFrame, tier: str) -> str:
     """The AF judge's column when it measured the rows, else the transparent scratchpad rule's
     (``{tier}_af_rule``: scratchpads naming training, modification and values, a share of all
-    samples), when the table has it."""
-    judged, rule = f"{tier}_af", f"{tier}_af_rule"
-    if curve[judged].notna().any() or rule not in curve or not curve[rule].notna().any():
-        return judged
-    return rule
+    samples), when the table has it. Decided over both tiers, so that the tiers are never
+    measured two ways: a judge that judged none of one tier's samples leaves that tier blank."""
+    judged = any(curve[f"{t}_af"].notna().any() for t in TIERS)
+    ruled = all(f"{t}_af_rule" in curve for t in TIERS) and any(
+        curve[f"{t}_af_rule"].notna().any() for t in TIERS
+    )
+    return f"{tier}_af_rule" if ruled and not judged else f"{tier}_af"
 
 
 def measured_cells(value: dict[str, Any]) -> dict[str, str]:
@@ -187,6 +198,22 @@ def markdown_table(table: pd.DataFrame) -> str:
     ]
     lines += ["| " + " | ".join(inline(v) for v in row) + " |" for row in table.itertuples(False)]
     return "\n".join(lines)
+
+
+def table_markers(table: pd.DataFrame) -> list[str]:
+    """The markers of the model a table was measured on, when it names it (a ``model`` column):
+    the demo model's caveat above all."""
+    models = table["model"].dropna().astype(str).unique() if "model" in table else []
+    return list(dict.fromkeys(m for model in models for m in run_markers({"model": model})))
+
+
+@dataclass
+class ReportPart:
+    """A part of ``aflab report``: what each figure drew (by file stem), and the page's section
+    ("" when the paths hold nothing for it)."""
+
+    drawn: dict[str, dict[str, Any]]
+    html: str
 
 
 def find_folders(paths: Iterable[str | Path], name: str) -> list[Path]:
