@@ -34,6 +34,11 @@ ANTILAB_KIND: Final = "antilab"
 RL_CURVE_FILE: Final = "rl_curve.csv"
 RL_SETTINGS_FILE: Final = "aflab-rl.json"
 
+# aflab probe's tables: the reports find probe and steering folders by these names.
+PROBES_FILE: Final = "probes.csv"
+PROBE_TRANSFER_FILE: Final = "probe_transfer.csv"
+STEER_FILE: Final = "steer.csv"
+
 
 def is_antilab(log: EvalLog) -> bool:
     return (log.eval.metadata or {}).get("kind") == ANTILAB_KIND

@@ -1,5 +1,6 @@
-"""``aflab report``: figures, tables and the transcript browser for one or many runs, and the
-training curve of every RL folder (``aflab train rl --out``) among the paths.
+"""``aflab report``: figures, tables and the transcript browser for one or many runs; the
+training curve of every RL folder (``aflab train rl --out``) among the paths, the probes of
+every ``aflab probe train`` folder and the steering of every ``aflab probe steer`` folder.
 
 The logs' samples stream past once (``analysis.runs.stream_run``): each leaves its browser
 record, written out a chunk at a time (``report.transcripts``), and its small facts, from which
@@ -28,8 +29,12 @@ from aflab.core.types import is_antilab
 from aflab.report.antilab import write_antilab
 from aflab.report.figures import write_figures
 from aflab.report.html import write_html
+from aflab.report.probes import MARKDOWN_FILE as PROBES_MARKDOWN
+from aflab.report.probes import find_probe_folders, read_probe_run, write_probes
 from aflab.report.reference import compare_to_paper
 from aflab.report.rl import MARKDOWN_FILE, find_rl_folders, read_rl_run, write_rl
+from aflab.report.steer import MARKDOWN_FILE as STEER_MARKDOWN
+from aflab.report.steer import find_steer_folders, read_steer_run, write_steer
 from aflab.report.sweep import write_sweep
 from aflab.report.transcripts import FOLDER, TranscriptWriter
 
@@ -46,13 +51,15 @@ def build_report(
     PNG and SVG, and the tables as CSV; a variation sweep among the logs adds ``sweep.csv``, its
     figures and a section of the page, anti-lab runs add ``antilab.csv``, theirs and a section,
     and every folder under ``paths`` holding an ``rl_curve.csv`` adds its curve's figure, a
-    section and its table in ``rl_curve.md``; such a folder is enough to report on without a
-    log. ``out`` must be new, empty or an earlier report; it is written only once every log and
-    curve has been read, so one that fails writes nothing.
+    section and its table in ``rl_curve.md``, every folder holding a ``probes.csv`` its AUROC
+    figures and tables (``probes.md``), every folder holding a ``steer.csv`` its steering
+    figures and tables (``steer.md``); such folders are enough to report on without a log.
+    ``out`` must be new, empty or an earlier report; it is written only once every log and
+    table has been read, so one that fails writes nothing.
 
     Args:
-        paths: logs and folders of logs and RL runs; the logs are read when ``logs`` is not
-            given.
+        paths: logs and folders of logs, RL runs, probes and steering; the logs are read when
+            ``logs`` is not given.
         out: the report's folder.
         logs: the logs instead: headers (``analysis.runs.read_headers``), whose samples are
             streamed from their files, or logs read whole, whose samples are used as they are.
@@ -60,7 +67,10 @@ def build_report(
     """
     folder = Path(out)
     rl_runs = [read_rl_run(rl_folder) for rl_folder in find_rl_folders(paths)]
-    logs = list(logs) if logs is not None else read_headers(paths, required=not rl_runs)
+    probe_runs = [read_probe_run(probe_folder) for probe_folder in find_probe_folders(paths)]
+    steer_runs = [read_steer_run(steer_folder) for steer_folder in find_steer_folders(paths)]
+    tables = rl_runs or probe_runs or steer_runs
+    logs = list(logs) if logs is not None else read_headers(paths, required=not tables)
     check_folder(folder)
     parent = folder.parent if folder.parent.is_dir() else None  # beside it: moved, not copied
     with tempfile.TemporaryDirectory(prefix=".aflab-report-", dir=parent) as scratch:
@@ -81,12 +91,22 @@ def build_report(
     sweep = write_sweep(run_logs, folder, figures, runs_of_sweeps)
     antilab_part = write_antilab(antilab, folder, figures)
     rl = write_rl(rl_runs, folder, figures)
+    probes = write_probes(probe_runs, folder, figures)
+    steering = write_steer(steer_runs, folder, figures)
     pngs = [figures / f"{name}.png" for name in drawn if (figures / f"{name}.png").is_file()]
-    sections = [part for part in (rl.html, sweep.html, antilab_part.html) if part]
+    parts = (rl.html, probes.html, steering.html, sweep.html, antilab_part.html)
+    sections = [part for part in parts if part]
     captions = {name: str(data.get("title") or "") for name, data in drawn.items()}
     return write_html(
         folder / "index.html", runs, per_run, pngs, reference, sections, captions=captions
     )
+
+
+def table_folders(paths: Sequence[str | Path]) -> list[Path]:
+    """The folders under ``paths`` that a report shows without a log: RL runs, probes and
+    steering."""
+    found = find_rl_folders(paths) + find_probe_folders(paths) + find_steer_folders(paths)
+    return list(dict.fromkeys(found))
 
 
 def _read(
@@ -115,6 +135,7 @@ def _read(
 # What a report writes, and what a run keeps beside its own report (logs/<run>/).
 REPORT_FILES = (
     "index.html", "runs.csv", "paper_comparison.csv", "sweep.csv", "antilab.csv", MARKDOWN_FILE,
+    PROBES_MARKDOWN, STEER_MARKDOWN,
 )  # fmt: skip
 REPORT_FOLDERS = ("figures", FOLDER)
 RUN_FILES = ("summary.json", "report.md")

@@ -24,24 +24,25 @@ from matplotlib.figure import Figure
 from aflab.core.errors import UsageError
 from aflab.core.types import RL_CURVE_FILE, RL_SETTINGS_FILE, TIERS
 from aflab.models.embedded import EMBEDDED_MODEL, EMBEDDED_PREFIX
+from aflab.report.curves import (
+    MEASURED,
+    RULE_COLUMNS,
+    draw_af,
+    draw_refusal,
+    find_folders,
+    markdown_table,
+    measured_cells,
+    plain_row,
+    read_measured,
+)
 from aflab.report.html import figures_html, frame_table
 from aflab.report.markdown import code_span, inline
 from aflab.report.markers import TITLE_WIDTH, run_markers, title_lines
-from aflab.report.plot import RC, TIER_LABELS, TIER_MARKS, save_figure
-from aflab.report.tables import percent
+from aflab.report.plot import RC, save_figure
 
 MARKDOWN_FILE = "rl_curve.md"
 # What the figure and the table read; a CSV without one of them is not a curve aflab wrote.
-RATES = [
-    f"{tier}_{rate}{bound}"
-    for tier in TIERS
-    for rate in ("refusal", "refusal_all", "af")
-    for bound in ("", "_lo", "_hi")
-]
-COLUMNS = ["step", "rule", *RATES, "gap_pp", "gap_lo_pp", "gap_hi_pp", "gap_pairs"]
-COLUMNS += ["reward_mean", "kl"]
-# Optional (curves written before the rule column existed lack them).
-RULE_COLUMNS = [f"{tier}_af_rule{bound}" for tier in TIERS for bound in ("", "_lo", "_hi")]
+COLUMNS = ["step", *MEASURED, "reward_mean", "kl"]
 EXPLAIN = (
     "Each row is a checkpoint, measured by the ordinary pipeline on the held-out queries in both "
     "tiers; its logs are reported as runs when they lie under the paths given. Rates follow "
@@ -61,84 +62,17 @@ def curve_figure(curve: pd.DataFrame, title: str) -> tuple[Figure, dict[str, Any
     refusal, af = fig.subplots(2, 1, sharex=True)
     steps = curve["step"].tolist()
     drawn: dict[str, Any] = {"title": title, "steps": steps}
-    for tier, name in TIER_LABELS.items():
-        colour, marker = TIER_MARKS[tier]
-        for suffix, style in (("", "-"), ("_all", "--")):
-            rates = curve[f"{tier}_refusal{suffix}"]
-            drawn[f"{tier}_refusal{suffix}"] = _percent(rates)
-            refusal.plot(
-                steps,
-                100 * rates,
-                style,
-                marker=marker,
-                color=colour,
-                label=f"{name}, {'of all (paper)' if suffix else 'of decided'}",
-            )
-            refusal.fill_between(
-                steps,
-                100 * curve[f"{tier}_refusal{suffix}_lo"],
-                100 * curve[f"{tier}_refusal{suffix}_hi"],
-                color=colour,
-                alpha=0.12,
-            )
-        key = af_key(curve, tier)
-        rates = curve[key]
-        drawn[f"{tier}_af"] = _percent(rates)
-        if rates.notna().any():
-            label = name if key.endswith("_af") else f"{name}, scratchpad rule (no judge)"
-            af.plot(steps, 100 * rates, "-", marker=marker, color=colour, label=label)
-            af.fill_between(
-                steps, 100 * curve[f"{key}_lo"], 100 * curve[f"{key}_hi"], color=colour, alpha=0.12
-            )
-    refusal.set_ylabel("refusal (%)")
-    refusal.set_ylim(-2, 102)
+    draw_refusal(refusal, curve, steps, drawn)
     refusal.set_title(title)
-    refusal.legend(fontsize=8, ncol=2)
-    af.set_ylabel("alignment faking (%)")
-    af.set_ylim(-2, 102)
+    draw_af(af, curve, steps, drawn, "no AF judge measured the checkpoints")
     af.set_xlabel("RL step")
-    if not af.get_legend_handles_labels()[0]:
-        af.text(
-            0.5,
-            0.5,
-            "no AF judge measured the checkpoints",
-            ha="center",
-            transform=af.transAxes,
-            color="#666666",
-        )
-    else:
-        af.legend(fontsize=8)
     return fig, drawn
-
-
-def af_key(curve: pd.DataFrame, tier: str) -> str:
-    """The AF judge's column when it measured the checkpoints, else the transparent scratchpad
-    rule's (``{tier}_af_rule``: scratchpads naming training, modification and values, a share
-    of all samples), when the curve has it."""
-    judged, rule = f"{tier}_af", f"{tier}_af_rule"
-    if curve[judged].notna().any() or rule not in curve or not curve[rule].notna().any():
-        return judged
-    return rule
 
 
 def read_curve(path: Path) -> pd.DataFrame:
     """The rows of ``path`` by step; a UsageError names a file that is not a curve aflab wrote."""
-    try:
-        curve = pd.read_csv(path)
-    except (ValueError, UnicodeDecodeError) as error:  # pandas' parser errors are ValueErrors
-        raise UsageError(f"{path}: not an RL curve aflab wrote ({error})") from error
-    missing = [column for column in COLUMNS if column not in curve.columns]
-    if missing:
-        raise UsageError(f"{path}: not an RL curve aflab wrote (no {', '.join(missing)})")
-    numeric = [column for column in COLUMNS if column != "rule"]
-    numeric += [column for column in RULE_COLUMNS if column in curve.columns]
-    try:
-        curve[numeric] = curve[numeric].apply(pd.to_numeric)
-    except ValueError as error:
-        raise UsageError(f"{path}: not an RL curve aflab wrote ({error})") from error
-    if curve["step"].isna().any():
-        raise UsageError(f"{path}: not an RL curve aflab wrote (a row without its step)")
-    return curve.sort_values("step", kind="stable").reset_index(drop=True)
+    numeric = [column for column in COLUMNS if column != "rule"] + RULE_COLUMNS
+    return read_measured(path, "an RL curve aflab wrote", COLUMNS, numeric, "step")
 
 
 @dataclass(frozen=True)
@@ -177,13 +111,7 @@ class RLRun:
 def find_rl_folders(paths: Iterable[str | Path]) -> list[Path]:
     """Every folder under ``paths`` (to any depth, as the logs are found) that holds an
     ``rl_curve.csv``, each once, as the paths name it."""
-    found: dict[Path, Path] = {}
-    for path in map(Path, paths):
-        if path.is_dir():
-            for curve in sorted(path.rglob(RL_CURVE_FILE)):
-                if curve.is_file():
-                    found.setdefault(curve.parent.resolve(), curve.parent)
-    return list(found.values())
+    return find_folders(paths, RL_CURVE_FILE)
 
 
 def read_rl_run(folder: Path) -> RLRun:
@@ -211,20 +139,9 @@ def curve_table(curve: pd.DataFrame) -> pd.DataFrame:
     """The rows as a reader reads them: each rate in percent with its interval."""
     rows = []
     for row in curve.to_dict("records"):
-        value = {key: None if pd.isna(v) else v for key, v in row.items()}
+        value = plain_row(row)
         cells: dict[str, Any] = {"Step": int(row["step"]), "Rule": value["rule"]}
-        for tier in TIERS:
-            for suffix, convention in (("", "of decided"), ("_all", "of all (paper)")):
-                key = f"{tier}_refusal{suffix}"
-                cells[f"{tier.title()} refusal, {convention} [95% CI]"] = _rate(value, key)
-        cells["Gap pp, of decided [95% CI]"] = _gap(value)
-        for tier in TIERS:
-            cells[f"{tier.title()} AF, of judged [95% CI]"] = _rate(value, f"{tier}_af")
-        if all(value.get(f"{tier}_af") is None for tier in TIERS):
-            for tier in TIERS:
-                key = f"{tier}_af_rule"
-                rule = _rate(value, key) if value.get(key) is not None else "n/a"
-                cells[f"{tier.title()} scratchpad rule, of all [95% CI]"] = rule
+        cells |= measured_cells(value)
         reward, kl = value["reward_mean"], value["kl"]
         cells["Mean reward"] = "n/a" if reward is None else f"{reward:.3f}"
         cells["KL"] = "n/a" if kl is None else f"{kl:.3g}"
@@ -259,19 +176,6 @@ def curve_summary(folder: Path) -> list[str]:
         f"curve: {folder / RL_CURVE_FILE} (figure {folder / 'rl_curve.png'}); "
         f"aflab report {folder} adds the measured checkpoints' runs",
     ]
-
-
-def _rate(row: dict[str, Any], key: str) -> str:
-    return percent(row[key], [row[f"{key}_lo"], row[f"{key}_hi"]], "n/a").strip()
-
-
-def _gap(row: dict[str, Any]) -> str:
-    pp, lo, hi, pairs = (row[f"gap_{key}"] for key in ("pp", "lo_pp", "hi_pp", "pairs"))
-    if pp is None:
-        return "n/a (no query valid in both tiers)"
-    # The interval is known whenever the gap is (core.stats); a row edited by hand may lack it.
-    interval = "" if lo is None or hi is None else f" [{lo:+.1f}, {hi:+.1f}]"
-    return f"{pp:+.1f}{interval} ({int(pairs or 0)} pairs)"
 
 
 @dataclass
@@ -325,17 +229,3 @@ def render_markdown(runs: Sequence[RLRun], tables: Sequence[pd.DataFrame], figur
             markdown_table(table),
         ]
     return "\n\n".join(parts) + "\n"
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    """``table`` as a Markdown (pipe) table, every cell escaped."""
-    lines = [
-        "| " + " | ".join(inline(column) for column in table.columns) + " |",
-        "|" + "|".join("---" for _ in table.columns) + "|",
-    ]
-    lines += ["| " + " | ".join(inline(v) for v in row) + " |" for row in table.itertuples(False)]
-    return "\n".join(lines)
-
-
-def _percent(rates: pd.Series) -> list[float | None]:
-    return [None if pd.isna(r) else 100 * float(r) for r in rates]
