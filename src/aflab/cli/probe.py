@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from aflab.cli.util import report_errors
+from aflab.probes.positions import POSITIONS
 
 
 @click.group()
@@ -39,7 +40,7 @@ def probe() -> None:
 )
 @click.option(
     "--positions",
-    default="system_end,user_end,prompt_end,scratchpad_mean,pre_output",
+    default=",".join(POSITIONS),
     show_default=True,
     help="Where in each transcript (docs/probes.md).",
 )
