@@ -34,6 +34,12 @@ ANTILAB_KIND: Final = "antilab"
 RL_CURVE_FILE: Final = "rl_curve.csv"
 RL_SETTINGS_FILE: Final = "aflab-rl.json"
 
+# aflab probe train's files: the report reads the tables by these names, steering the directions.
+PROBES_FILE: Final = "probes.csv"
+PROBE_TRANSFER_FILE: Final = "probe_transfer.csv"
+DIRECTIONS_FILE: Final = "directions.safetensors"
+DIRECTIONS_INDEX_FILE: Final = "directions.json"
+
 
 def is_antilab(log: EvalLog) -> bool:
     return (log.eval.metadata or {}).get("kind") == ANTILAB_KIND
