@@ -224,3 +224,18 @@ def test_summary_names_the_best_layer(decision_result) -> None:
     start = lines.index("decision/all:")
     line = next(line for line in lines[start:] if line.strip().startswith("prompt_end"))
     assert "best layer 1: AUROC" in line and "control" in line
+
+
+def test_few_queries_of_a_class_are_said(tmp_path: Path) -> None:
+    """Two complying queries of twenty: two folds, and many resamples without a complier."""
+    rows = label_rows(20, lambda q, tier: q < 2)
+    tensors = planted(direction(), complied, {("prompt_end", 0)}, strength=3.0)
+    store = write_store(tmp_path / "s", rows, tensors, WIDTH, [0], ["prompt_end"])
+    options = TrainOptions(targets=("decision",), transfer_by=(), **FAST)
+    result = train_probes(store, tmp_path / "o", options)
+    found = probe_row(result.probes, "decision", "all", "prompt_end", 0)
+    assert found.status == "ok" and found.folds == 2
+    assert "decision/all at prompt_end: 5 folds asked, 2 made" in " ".join(result.notes)
+    assert any(n.startswith("decision/all: ") and "drew one class" in n for n in result.notes)
+    settings = json.loads((result.out / "probe-settings.json").read_text())
+    assert settings["notes"] == result.notes

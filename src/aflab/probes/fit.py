@@ -5,6 +5,10 @@ bootstrap over queries; the same done on permuted labels is the control a probe 
 linear probe on hundreds of dimensions fits noise in a hundred samples, and only out-of-fold
 scores show it). Fitted once on every row, the probe and the difference of the class means give
 the directions that steering adds to the residual stream.
+
+The interval resamples the test queries of probes already fitted, so it leaves out how much the
+probes themselves would change on other training queries: on pure noise (60 queries, widths 24
+and 576) it held 0.5 in 84-87% of draws, not 95%. Read a probe against its control's AUROC too.
 """
 
 from __future__ import annotations

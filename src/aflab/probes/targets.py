@@ -75,7 +75,8 @@ def label_sets(table: Any, targets: tuple[str, ...]) -> list[LabelSet]:
     empty (no sample has the label) and is then reported, not fitted."""
     tier = _strings(table, "tier")
     decision = _strings(table, "decision")
-    groups = table["query_id"].to_numpy() if len(table) else np.array([])
+    # As text: the folds sort the ids, and ids of mixed types (3 and "q3") do not sort.
+    groups = table["query_id"].astype(str).to_numpy() if len(table) else np.array([], dtype=str)
     found = []
     for target in TARGETS:
         if target not in targets:

@@ -141,10 +141,7 @@ def train_probes(
                         run.transfer(item, matrix, values, by, pair, position, layer)
             echo(f"{position}: {len(layers)} layers, {time.monotonic() - position_started:.1f} s")
 
-    if run.counts.unconverged:
-        notes[
-            f"{run.counts.unconverged} of {run.counts.fits} fits stopped short of the minimum"
-        ] = None
+    run.closing_notes()
     probes = pd.DataFrame(run.rows, columns=PROBE_COLUMNS)
     transfer = pd.DataFrame(run.transfer_rows, columns=TRANSFER_COLUMNS)
     seconds = time.monotonic() - started
@@ -161,6 +158,8 @@ class _Run:
         self.transfer_rows: list[dict[str, Any]] = []
         self.vectors: dict[str, np.ndarray] = {}
         self.index: list[dict[str, Any]] = []
+        # Per label set: intervals whose resamples often drew one class only.
+        self.thin_bootstraps: dict[str, int] = {}
 
     def prepare(
         self, labels: LabelSet, position: str, finite: np.ndarray, cache: dict[str, _Prepared]
@@ -268,11 +267,20 @@ class _Run:
             x, y, item.groups, splits, options.C, options.bootstrap, seed, self.counts
         )
         if scored.interval and scored.interval.skipped_share > SKIPPED_RESAMPLES_NOTE:
-            self.notes[
-                f"{item.labels.name}: {scored.interval.skipped} of {scored.interval.resamples} "
-                "bootstrap resamples drew one class (intervals less sure)"
-            ] = None
+            name = item.labels.name
+            self.thin_bootstraps[name] = self.thin_bootstraps.get(name, 0) + 1
         return scored
+
+    def closing_notes(self) -> None:
+        for name, count in self.thin_bootstraps.items():
+            self.notes[
+                f"{name}: {count} intervals drew one class in over "
+                f"{SKIPPED_RESAMPLES_NOTE:.0%} of their resamples (too few queries of a class)"
+            ] = None
+        if self.counts.unconverged:
+            self.notes[
+                f"{self.counts.unconverged} of {self.counts.fits} fits stopped short of the minimum"
+            ] = None
 
     def _direction(
         self, x: np.ndarray, item: _Prepared, position: str, layer: int, interval: Interval | None
@@ -300,8 +308,9 @@ class _Run:
 def summary_lines(result: TrainResult) -> list[str]:
     """Per target and subset, the best layer at each position (AUROC [interval], control), the
     best transfer per pair, the notes, and where the files are."""
-    lines = []
     probes, transfer = result.probes, result.transfer
+    # The best of many layers is picked on the same AUROCs it reports: read it as optimistic.
+    lines = ["best layer per position (picked on these AUROCs, so optimistic):"]
     for (target, subset), table in probes.groupby(["target", "subset"], sort=False):
         lines.append(f"{target}/{subset}:")
         for position, at in table.groupby("position", sort=False):
