@@ -34,9 +34,12 @@ ANTILAB_KIND: Final = "antilab"
 RL_CURVE_FILE: Final = "rl_curve.csv"
 RL_SETTINGS_FILE: Final = "aflab-rl.json"
 
-# aflab probe's tables: the reports find probe and steering folders by these names.
+# aflab probe's files: the reports find probe and steering folders by the tables' names; steering
+# reads the directions.
 PROBES_FILE: Final = "probes.csv"
 PROBE_TRANSFER_FILE: Final = "probe_transfer.csv"
+DIRECTIONS_FILE: Final = "directions.safetensors"
+DIRECTIONS_INDEX_FILE: Final = "directions.json"
 STEER_FILE: Final = "steer.csv"
 
 

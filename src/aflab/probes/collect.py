@@ -27,6 +27,8 @@ from aflab.probes.positions import POSITIONS, Located, Unplaceable, locate
 from aflab.probes.store import ActivationStore, Manifest, ShardWriter, tensor_key
 
 STORE_DTYPES = ("float32", "float16")
+# How a store read by the embedded model names it: the name the demo caveat is given for.
+EMBEDDED_MODEL = "aflab/smollm2"
 
 
 @dataclass
@@ -96,6 +98,8 @@ def parse_positions(spec: str) -> list[str]:
 
 def collect(opts: CollectOptions, echo: Callable[[str], Any] = print) -> CollectResult:
     require(COLLECT_MODULES, "aflab probe collect")
+    from aflab.organisms.train.base import is_embedded
+
     if opts.dtype not in STORE_DTYPES:
         raise UsageError(f"--dtype {opts.dtype!r}: one of {', '.join(STORE_DTYPES)}")
     headers = [_header(path) for path in opts.logs]
@@ -106,7 +110,7 @@ def collect(opts: CollectOptions, echo: Callable[[str], Any] = print) -> Collect
     positions = parse_positions(opts.positions)
     out = Path(opts.out)
     manifest = Manifest(
-        model=opts.model,
+        model=EMBEDDED_MODEL if is_embedded(opts.model) else opts.model,
         layers=layers,
         positions=positions,
         width=int(model.config.get_text_config().hidden_size),
