@@ -33,6 +33,29 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(configured) if configured else tmp_path_factory.mktemp("model-cache")
 
 
+# The positive-control organism's folder, its summary file and the command's result.
+ControlRun = tuple[Path, Path, "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture(scope="session")
+def control_organism(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> ControlRun:
+    """``aflab organism control`` with its defaults, trained once per session (about ten minutes
+    on two cores) for the known-answer tests that measure it: its gap, and probes on it."""
+    import sys
+
+    from tests.organisms.train.conftest import offline_env
+
+    folder = tmp_path_factory.mktemp("control")
+    out, summary = folder / "control", folder / "c.json"
+    aflab = Path(sys.executable).with_name("aflab")
+    args = [str(aflab), "organism", "control", "--out", str(out), "--summary-json", str(summary)]
+    result = subprocess.run(
+        args, env=offline_env(model_cache), capture_output=True, text=True, timeout=3600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out, summary, result
+
+
 @pytest.fixture(scope="session")
 def smollm2_hf(model_cache: Path) -> Path:
     """The embedded model as a Hugging Face folder (converted once into ``model_cache``)."""

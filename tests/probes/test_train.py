@@ -241,3 +241,28 @@ def test_few_queries_of_a_class_are_said(tmp_path: Path) -> None:
     assert any(n.startswith("decision/all: ") and "drew one class" in n for n in result.notes)
     settings = json.loads((result.out / "probe-settings.json").read_text())
     assert settings["notes"] == result.notes
+
+
+def test_the_control_is_the_spread_of_many_permutations(tmp_path: Path) -> None:
+    """Activations that encode the tier strongly, labels that are noise: one permutation's AUROC
+    can stray far from 0.5 (permuted labels line up with the tier by chance), so the control is the
+    mean and central 95% of many, and the noise probe stays inside that band."""
+    rows = label_rows(QUERIES, query_coin(3))
+    rng = np.random.default_rng(1)
+    for row in rows:
+        row["decision"] = "complied" if rng.random() < 0.5 else "refused"
+    free = lambda row: 1.0 if row["tier"] == "free" else 0.0  # noqa: E731
+    store = write_store(
+        tmp_path, rows, planted(direction(), free, {("user_end", 0)}), WIDTH, [0], ["user_end"]
+    )
+    found = {}
+    for permutations in (1, 20):
+        options = TrainOptions(targets=("decision",), permutations=permutations, **FAST)
+        result = train_probes(store, tmp_path / f"out{permutations}", options)
+        found[permutations] = probe_row(result.probes, "decision", "all", "user_end", 0)
+    single, many = found[1], found[20]
+    assert single.control_lo == single.control_hi == single.control_auroc
+    assert many.control_lo < many.control_auroc < many.control_hi
+    assert abs(many.control_auroc - 0.5) < 0.1 and many.control_lo < 0.5 < many.control_hi
+    assert many.control_lo <= many.auroc <= many.control_hi  # noise does not stand out
+    assert single.auroc == many.auroc  # the probe itself does not depend on its controls

@@ -157,6 +157,13 @@ def _layers(
     show_default=True,
     help="Resamples of the queries for each AUROC's 95% interval (0: no interval).",
 )
+@click.option(
+    "--permutations",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Permutations of the labels, each a control probe: their mean AUROC and central 95%.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Folds, controls, bootstrap.")
 @click.option(
     "--transfer-by",
@@ -179,6 +186,7 @@ def train(store: str, out: str | None, **opts: Any) -> None:
         folds=opts["folds"],
         C=opts["c"],
         bootstrap=opts["bootstrap"],
+        permutations=opts["permutations"],
         seed=opts["seed"],
         transfer_by=tuple(by for by in opts["transfer_by"] if by != "none"),
     )

@@ -24,9 +24,16 @@ from aflab.core.types import (
     PROBE_TRANSFER_FILE,
     PROBES_FILE,
 )
-from aflab.probes.auroc import Interval
+from aflab.probes.auroc import Interval, auroc
 from aflab.probes.extra import TRAIN_MODULES, require
-from aflab.probes.fit import OK, FitCounts, Scored, directions, score_splits
+from aflab.probes.fit import (
+    OK,
+    FitCounts,
+    Scored,
+    directions,
+    out_of_fold_scores,
+    score_splits,
+)
 from aflab.probes.folds import FoldPlan, grouped_folds, transfer_splits
 from aflab.probes.positions import BEFORE_REASONING
 from aflab.probes.store import ActivationStore
@@ -62,6 +69,7 @@ class TrainOptions:
     folds: int = 5
     C: float = 1.0
     bootstrap: int = 1000
+    permutations: int = 20
     seed: int = 0
     transfer_by: tuple[str, ...] = ("tier",)
 
@@ -85,8 +93,7 @@ class _Prepared:
     y: np.ndarray
     groups: np.ndarray
     plan: FoldPlan
-    control_y: np.ndarray
-    control_plan: FoldPlan
+    controls: list[tuple[np.ndarray, FoldPlan]]  # permuted labels, and their folds
 
     @property
     def store_rows(self) -> np.ndarray:
@@ -175,12 +182,17 @@ class _Run:
         y, groups = labels.labels[usable], labels.groups[usable]
         k, seed = self.options.folds, self.options.seed
         plan = grouped_folds(y, groups, k, seed) if len(y) else FoldPlan(status="no labels")
-        # The control keeps the class counts and the queries, and loses what the labels meant.
-        control_y = _rng(seed, labels.name, position, "permutation").permutation(y)
-        control_plan = grouped_folds(control_y, groups, k, seed) if len(y) else plan
+        # The control keeps the class counts and the queries, and loses what the labels meant;
+        # several permutations, since one is a single draw of the null (its AUROC strays far
+        # from 0.5 when labels permuted by chance line up with something the model encodes).
+        rng = _rng(seed, labels.name, position, "permutation")
+        controls = []
+        for _ in range(self.options.permutations if len(y) else 0):
+            permuted = rng.permutation(y)
+            controls.append((permuted, grouped_folds(permuted, groups, k, seed)))
         if plan.note:
             self.notes[f"{labels.name} at {position}: {plan.note}"] = None
-        item = _Prepared(labels, usable, y, groups, plan, control_y, control_plan)
+        item = _Prepared(labels, usable, y, groups, plan, controls)
         cache[labels.name] = item
         return item
 
@@ -207,13 +219,8 @@ class _Run:
             seed = _seed(self.options.seed, labels.name, position, layer)
             scored = self._score(x, item.y, item, item.plan.splits, seed)
             status = scored.status
-            if status == OK and item.control_plan.ok:
-                control = self._score(x, item.control_y, item, item.control_plan.splits, seed)
-            elif status == OK:
-                self.notes[
-                    f"{labels.name} at {position}: no control: {item.control_plan.status}"
-                ] = None
             if status == OK:
+                control = self._control(x, item, lambda plan: plan.splits, position)
                 self._direction(x, item, position, layer, scored.interval)
         self.rows.append(row | _interval_columns(scored, control) | {"status": status})
 
@@ -251,9 +258,13 @@ class _Run:
             splits = transfer_splits(item.plan, keys, train_value, test_value)
             scored = self._score(x, item.y, item, splits, seed)
             status = scored.status
-            if status == OK and item.control_plan.ok:
-                splits = transfer_splits(item.control_plan, keys, train_value, test_value)
-                control = self._score(x, item.control_y, item, splits, seed)
+            if status == OK:
+                control = self._control(
+                    x,
+                    item,
+                    lambda plan: transfer_splits(plan, keys, train_value, test_value),
+                    position,
+                )
         self.transfer_rows.append(row | _interval_columns(scored, control) | {"status": status})
 
     def _score(
@@ -272,6 +283,27 @@ class _Run:
             name = item.labels.name
             self.thin_bootstraps[name] = self.thin_bootstraps.get(name, 0) + 1
         return scored
+
+    def _control(
+        self,
+        x: np.ndarray,
+        item: _Prepared,
+        splits_of: Callable[[FoldPlan], list[tuple[np.ndarray, np.ndarray]]],
+        position: str,
+    ) -> np.ndarray:
+        """The out-of-fold AUROC of the same probe on each permutation of the labels."""
+        found = []
+        for permuted, plan in item.controls:
+            if not plan.ok:
+                self.notes[f"{item.labels.name} at {position}: a control: {plan.status}"] = None
+                continue
+            scores, status = out_of_fold_scores(
+                x, permuted, splits_of(plan), self.options.C, self.counts
+            )
+            tested = ~np.isnan(scores)
+            if status == OK and len(np.unique(permuted[tested])) == 2:
+                found.append(auroc(scores[tested], permuted[tested]))
+        return np.array(found)
 
     def closing_notes(self) -> None:
         for name, count in self.thin_bootstraps.items():
@@ -350,20 +382,18 @@ def _status(labels: LabelSet, item: _Prepared, position: str) -> str:
     return item.plan.status or OK
 
 
-def _interval_columns(scored: Scored | None, control: Scored | None) -> dict[str, float]:
-    def columns(found: Scored | None) -> tuple[float, float, float]:
-        interval = found.interval if found else None
-        return (interval.auroc, interval.lo, interval.hi) if interval else (np.nan,) * 3
-
-    auroc, lo, hi = columns(scored)
-    control_auroc, control_lo, control_hi = columns(control)
+def _interval_columns(scored: Scored | None, control: np.ndarray | None) -> dict[str, float]:
+    """The probe's AUROC and bootstrap interval; the controls' mean AUROC and the central 95% of
+    their AUROCs (the null band: a probe above its top stands out of what noise reaches)."""
+    interval = scored.interval if scored else None
+    found = control if control is not None and len(control) else None
     return {
-        "auroc": auroc,
-        "auroc_lo": lo,
-        "auroc_hi": hi,
-        "control_auroc": control_auroc,
-        "control_lo": control_lo,
-        "control_hi": control_hi,
+        "auroc": interval.auroc if interval else np.nan,
+        "auroc_lo": interval.lo if interval else np.nan,
+        "auroc_hi": interval.hi if interval else np.nan,
+        "control_auroc": float(found.mean()) if found is not None else np.nan,
+        "control_lo": float(np.percentile(found, 2.5)) if found is not None else np.nan,
+        "control_hi": float(np.percentile(found, 97.5)) if found is not None else np.nan,
     }
 
 
@@ -399,6 +429,8 @@ def _check_options(options: TrainOptions) -> None:
         raise UsageError(f"folds {options.folds}: at least 2")
     if options.C <= 0:
         raise UsageError(f"C {options.C}: must be positive")
+    if options.permutations < 1:
+        raise UsageError(f"permutations {options.permutations}: at least 1")
     if options.bootstrap < 0:
         raise UsageError(f"bootstrap {options.bootstrap}: must not be negative")
     bad = [by for by in options.transfer_by if by not in TRANSFER_KEYS]

@@ -7,36 +7,18 @@ Minutes on two cores, so it is marked ``organism`` and left out of the default r
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.organisms.train.conftest import offline_env
+from tests.conftest import ControlRun
 
 pytest.importorskip("torch", reason="needs the 'train' extra")
 pytest.importorskip("trl", reason="needs the 'train' extra")
 
-AFLAB = Path(sys.executable).with_name("aflab")
-
 
 @pytest.mark.organism
-def test_positive_control_gap_excludes_zero(tmp_path: Path, model_cache: Path) -> None:
-    out, summary_file = tmp_path / "control", tmp_path / "c.json"
-    args = [
-        str(AFLAB),
-        "organism",
-        "control",
-        "--out",
-        str(out),
-        "--summary-json",
-        str(summary_file),
-    ]
-    result = subprocess.run(
-        args, env=offline_env(model_cache), capture_output=True, text=True, timeout=3600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_positive_control_gap_excludes_zero(control_organism: ControlRun) -> None:
+    out, summary_file, result = control_organism
     summary = json.loads(summary_file.read_text())
     assert json.loads((out / "control-summary.json").read_text()) == summary
 
