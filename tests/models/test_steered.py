@@ -128,6 +128,18 @@ def test_release_frees_the_weights_and_forgets_the_model(tmp_path: Path, weights
     assert release(name) == 0
 
 
+def test_inspects_model_info_lookup_loads_no_weights(tmp_path: Path, weights: Path) -> None:
+    """During an eval Inspect makes a second instance, with this placeholder key, only to ask
+    the model's name: it gets the name without a second copy of the weights."""
+    from inspect_ai.model._model_info import MODEL_INFO_LOOKUP_API_KEY
+
+    spec = spec_file(tmp_path, weights, scale=3.0)
+    name = f"steered/{spec}"
+    lookup = get_model(name, api_key=MODEL_INFO_LOOKUP_API_KEY, memoize=False)
+    assert lookup.api.model is None and lookup.canonical_name() == str(spec)  # type: ignore[attr-defined]
+    assert lookup.api.vector_norm == pytest.approx(3.0, rel=1e-5)  # type: ignore[attr-defined]
+
+
 def test_paths_are_read_from_the_specs_folder(tmp_path: Path, weights: Path) -> None:
     (tmp_path / "weights").symlink_to(weights)
     spec = read_spec(spec_file(tmp_path, Path("weights"), scale=2))

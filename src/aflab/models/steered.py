@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput
-from inspect_ai.model._providers.hf import HuggingFaceAPI
+from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput
+from inspect_ai.model._model_info import MODEL_INFO_LOOKUP_API_KEY
+from inspect_ai.model._providers.hf import HF_TOKEN, HuggingFaceAPI
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from aflab.core.errors import UsageError
@@ -155,10 +156,17 @@ class SteeredModel(HuggingFaceAPI):
         vector = load_vector(spec)  # before the weights load: a bad spec is refused at once
         if "model_path" in model_args:
             raise UsageError(f"{spec.source}: the spec's field 'model' names the model, not -M")
+        self.steering, self.handle = spec, None
+        self.vector_norm = float(np.linalg.norm(vector.astype(np.float64))) * abs(spec.scale)
+        if api_key == MODEL_INFO_LOOKUP_API_KEY:
+            # Inspect makes a second instance during an eval only to ask its name (a model-info
+            # lookup): loading the weights for it would double the time and the memory.
+            ModelAPI.__init__(self, model_name, base_url, api_key, [HF_TOKEN], config)
+            self.model, self.do_sample = None, False
+            return
         if config.temperature == 0:
             model_args.setdefault("do_sample", False)
         super().__init__(model_name, base_url, api_key, config, model_path=spec.model, **model_args)
-        self.steering, self.handle = spec, None
         blocks = block_count(self.model)
         if spec.layer >= blocks:
             raise UsageError(
@@ -171,7 +179,6 @@ class SteeredModel(HuggingFaceAPI):
                 f"{spec.source}: field 'key': {spec.key!r} has {vector.shape[0]} values; the "
                 f"residual stream of {spec.model} has {width}"
             )
-        self.vector_norm = float(np.linalg.norm(vector.astype(np.float64))) * abs(spec.scale)
         if spec.scale != 0:
             import torch
 
