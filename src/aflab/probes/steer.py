@@ -83,6 +83,19 @@ class Direction:
     def diff_norm(self) -> float:
         return float(self.record["diff_norm"])
 
+    def columns(self) -> dict[str, Any]:
+        """steer.csv's direction columns: the parts of its key (which is what was asked for,
+        whatever else the record holds) and its diff_norm."""
+        target, subset, position, layer, method = str(self.record["key"]).split("/")
+        return {
+            "target": target,
+            "subset": subset,
+            "position": position,
+            "layer": int(layer),
+            "method": method,
+            "diff_norm": self.diff_norm,
+        }
+
     def digest(self) -> str:
         return hashlib.sha256(np.ascontiguousarray(self.unit).tobytes()).hexdigest()
 
@@ -284,8 +297,8 @@ def sweep_identity(run: RunSpec, weights: str, direction: Direction) -> dict[str
         for name, value in run.given().items()
         if name not in SET_HERE and not option_of(name).resume
     }
-    chosen = {name: direction.record.get(name) for name in (*DIRECTION_COLUMNS, "key")}
-    identity = {"weights": weights, "direction": chosen | {"sha256": direction.digest()}}
+    chosen = direction.columns() | {"key": direction.record["key"], "sha256": direction.digest()}
+    identity = {"weights": weights, "direction": chosen}
     normalised: dict[str, Any] = json.loads(json.dumps(identity | {"run": measured}))
     return normalised
 
@@ -387,7 +400,7 @@ def steer_row(
     rule: RuleCheck | None,
 ) -> dict[str, Any]:
     """A steer.csv row without its ``log`` (the columns of ``STEER_COLUMNS`` before it)."""
-    chosen = {name: direction.record.get(name) for name in DIRECTION_COLUMNS}
+    chosen = direction.columns()
     return {"scale": scale, **chosen, "vector_norm": vector_norm} | measurement_row(summary, rule)
 
 
