@@ -126,12 +126,13 @@ STEER_RUN_OPTIONS = (
 )
 @spec_options("run", only=STEER_RUN_OPTIONS)
 def steer(directions: str, **opts: Any) -> None:
-    """Add a probe's direction (from aflab probe train's DIRECTIONS folder) to an open model's
-    residual stream, one scale at a time, and measure each scale with the ordinary run: refusal
-    per tier, the compliance gap and the AF rate as functions of the scale.
+    """Steer an open model along a probe's direction, measuring each scale.
 
-    Each scale runs the model steered/OUT/specs/scale_S.json (any Inspect verb can run it too)
-    in both tiers; its row goes to OUT/steer.csv as soon as it is measured.
+    The direction (of aflab probe train's DIRECTIONS folder), times scale x diff_norm, is added
+    to the residual stream after block --layer at every position; each scale is an ordinary run
+    in both tiers, whose refusal per tier, compliance gap and AF rate become a row of
+    OUT/steer.csv as soon as it is measured. The model of each run is
+    steered/OUT/specs/scale_S.json, which any aflab or Inspect verb can run again.
     """
     from aflab.probes.steer import SETTINGS_FILE, ScaleFailed, SteerOptions
     from aflab.probes.steer import steer as run_steer
