@@ -15,7 +15,7 @@ from aflab.analysis.logs import read_log
 from aflab.cli import main
 from aflab.core.errors import UsageError
 from aflab.eval.tasks import helpful_only
-from aflab.probes.collect import CollectOptions, collect, model_path, parse_layers
+from aflab.probes.collect import CollectOptions, collect, parse_layers
 from aflab.probes.labels import sample_messages
 from aflab.probes.positions import locate
 from aflab.probes.store import ActivationStore, ShardWriter
@@ -171,10 +171,9 @@ def test_bad_layer_specs_are_refused(spec: str) -> None:
         parse_layers(spec, 30)
 
 
-def test_api_models_have_no_weights_to_read() -> None:
-    with pytest.raises(UsageError, match="weights"):
-        model_path("openai/gpt-4o")
-    assert model_path("hf/some/folder") == "some/folder"
+def test_api_models_have_no_weights_to_read(log_path: str, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="need the weights"):
+        collect(CollectOptions([log_path], "openai/gpt-4o", str(tmp_path / "a")), print)
 
 
 def test_an_antilab_log_is_refused(tmp_path: Path, smollm2_hf: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from aflab.core.errors import NothingToDo, UsageError
+from aflab.llm.providers import model_providers
 
 
 def check_model_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -30,16 +31,6 @@ def check_model_name(ctx: click.Context, param: click.Parameter, value: str | No
             f"unknown model provider {provider!r} in {value!r}; known: {', '.join(known)}"
         )
     return value
-
-
-def model_providers() -> list[str]:
-    import inspect_ai.model  # noqa: F401 (registers Inspect's own providers)
-    from inspect_ai._util.entrypoints import ensure_entry_points
-    from inspect_ai._util.registry import registry_find, registry_info, registry_unqualified_name
-
-    ensure_entry_points()  # providers of installed packages, aflab's among them
-    found = registry_find(lambda info: info.type == "modelapi")
-    return sorted({registry_unqualified_name(registry_info(api)) for api in found})
 
 
 def check_af_cut(ctx: click.Context, param: click.Parameter, value: float) -> float:

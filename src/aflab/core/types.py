@@ -1,5 +1,5 @@
 """The experiment's vocabulary, shared by every layer: settings, tiers, outcomes, log kinds,
-the files of an RL run."""
+the files of an RL run and of a steering sweep."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ ANTILAB_KIND: Final = "antilab"
 # An RL run's folder (aflab train rl): the reports find its curve and its settings by these names.
 RL_CURVE_FILE: Final = "rl_curve.csv"
 RL_SETTINGS_FILE: Final = "aflab-rl.json"
+# A steering sweep's folder (aflab probe steer): one row per scale, the columns of rl_curve.csv's
+# measurement (analysis.measured) after the direction's.
+STEER_FILE: Final = "steer.csv"
 
 # aflab probe's files: the reports find probe and steering folders by the tables' names; steering
 # reads the directions.
@@ -40,7 +43,6 @@ PROBES_FILE: Final = "probes.csv"
 PROBE_TRANSFER_FILE: Final = "probe_transfer.csv"
 DIRECTIONS_FILE: Final = "directions.safetensors"
 DIRECTIONS_INDEX_FILE: Final = "directions.json"
-STEER_FILE: Final = "steer.csv"
 
 
 def is_antilab(log: EvalLog) -> bool:

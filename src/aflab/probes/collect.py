@@ -25,6 +25,7 @@ from aflab.probes.extra import COLLECT_MODULES, require
 from aflab.probes.labels import label_row, sample_key, sample_messages
 from aflab.probes.positions import POSITIONS, Located, Unplaceable, locate
 from aflab.probes.store import ActivationStore, Manifest, ShardWriter, tensor_key
+from aflab.probes.weights import weights_path
 
 STORE_DTYPES = ("float32", "float16")
 # How a store read by the embedded model names it: the name the demo caveat is given for.
@@ -52,21 +53,6 @@ class CollectResult:
     skipped: int
     already: int
     seconds: float
-
-
-def model_path(model: str) -> str:
-    """What transformers loads for ``--model``: ``hf/PATH`` or PATH; ``smollm2`` (or
-    ``aflab/smollm2``) is the embedded model's converted folder. API models have no weights."""
-    from aflab.organisms.train.base import is_embedded, resolve_base
-
-    if is_embedded(model):
-        return resolve_base(model)
-    provider, slash, rest = model.partition("/")
-    if slash and provider == "hf":
-        return rest
-    if slash and provider in ("openai", "anthropic", "google", "vllm", "ollama", "together"):
-        raise UsageError(f"{model}: probes need the model's weights: give hf/PATH or a folder")
-    return model
 
 
 def parse_layers(spec: str, count: int) -> list[int]:
@@ -103,7 +89,7 @@ def collect(opts: CollectOptions, echo: Callable[[str], Any] = print) -> Collect
     if opts.dtype not in STORE_DTYPES:
         raise UsageError(f"--dtype {opts.dtype!r}: one of {', '.join(STORE_DTYPES)}")
     headers = [_header(path) for path in opts.logs]
-    model, tokenizer = load_model(model_path(opts.model), opts.device)
+    model, tokenizer = load_model(weights_path(opts.model), opts.device)
     from aflab.models.residual import block_count
 
     layers = parse_layers(opts.layers, block_count(model))
