@@ -83,7 +83,9 @@ class StandIn:
             raise RuntimeError(f"crashed at {scale}")
         norm = abs(scale) * direction.diff_norm
         row = steer_row(scale, direction, norm, self.summary, None)
-        return row | {"log": str(out / f"log-{scale:g}.eval")}, ["a run's note"]
+        return row | {"log": str(out / f"log-{scale:g}.eval"), "model": opts.model}, [
+            "a run's note"
+        ]
 
 
 @pytest.fixture
@@ -231,7 +233,9 @@ def test_only_a_model_with_weights_can_be_steered(tmp_path: Path) -> None:
     assert weights_path("meta-llama/Llama-3.1-8B") == "meta-llama/Llama-3.1-8B"  # a hub id
     assert weights_path("hf/openai/gpt-oss-20b") == "openai/gpt-oss-20b"
     for api in ("openai/gpt-4o", "anthropic/claude-3-opus-20240229", "aflab/smollm2.gguf"):
-        with pytest.raises(UsageError, match=f"--model {api}: steering .* needs the weights"):
+        with pytest.raises(
+            UsageError, match=f"--model {api}: probes read and steering .* need the weights"
+        ):
             weights_path(api)
 
 
@@ -287,7 +291,7 @@ def invoke(*args: str) -> Any:
 def test_the_command_refuses_what_it_cannot_steer(tmp_path: Path) -> None:
     folder = str(write_directions(tmp_path / "dir"))
     api = invoke(folder, "--model", "openai/gpt-4o", "--layer", "12", "--out", str(tmp_path))
-    assert api.exit_code == 1 and "steering adds a vector inside the model" in api.output
+    assert api.exit_code == 1 and "need the weights" in api.output
     missing = invoke(folder, "--model", str(tmp_path), "--layer", "3", "--out", str(tmp_path))
     assert missing.exit_code == 1
     assert f"no direction {KEY.replace('/12/', '/3/')}; it has {KEY}, {OTHER}" in missing.output
