@@ -226,6 +226,10 @@ def steer(opts: SteerOptions, echo: Callable[[str], Any] = print) -> SteerResult
         notes += [note for note in run_notes if note not in notes]
         echo(f"{scale_line(row)} ({took:.0f} s)")
     rows = read_rows(csv_path)
+    from aflab.report.steer import read_steering, save_steer_figures
+
+    for stem in save_steer_figures(read_steering(out), out):
+        echo(f"figure: {out / stem}.png")
     measured_seconds = {scale_name(s): seconds[scale_name(s)] for s in todo}
     return SteerResult(out, csv_path, rows, todo, measured_seconds, notes)
 
