@@ -130,7 +130,8 @@ def test_a_row_per_scale_with_the_columns_of_the_curve(
         ("decision", "prompt_end", "12", "5.0")
     }
     assert rows[0]["free_refusal"] == "0.25" and rows[0]["gap_pairs"] == "3"  # the stand-in's
-    assert [line.split(":")[0] for line in said] == ["scale -1", "scale 0", "scale 2"]
+    assert [line.split(":")[0] for line in said] == ["scale -1", "scale 0", "scale 2", "figure"]
+    assert (tmp_path / "out" / "steer.png").is_file()
     assert result.measured == [-1.0, 0.0, 2.0] and result.notes == ["a run's note"]
     settings = json.loads((tmp_path / "out" / SETTINGS_FILE).read_text())
     assert set(settings["seconds"]) == {"-1", "0", "2"}
