@@ -16,10 +16,17 @@ from typing import Any
 from aflab.core.errors import UsageError
 
 
-def block_count(model: Any) -> int:
+def _text_config(model: Any) -> Any:
     config = model.config
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    return int(text.num_hidden_layers)
+    return config.get_text_config() if hasattr(config, "get_text_config") else config
+
+
+def block_count(model: Any) -> int:
+    return int(_text_config(model).num_hidden_layers)
+
+
+def residual_width(model: Any) -> int:
+    return int(_text_config(model).hidden_size)
 
 
 def decoder_blocks(model: Any) -> Any:

@@ -35,7 +35,7 @@ from inspect_ai.model._providers.hf import HF_TOKEN, HuggingFaceAPI
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from aflab.core.errors import UsageError
-from aflab.models.residual import add_to_layer, block_count
+from aflab.models.residual import add_to_layer, block_count, residual_width
 
 STEERED_PREFIX = "steered/"
 SPEC_FIELDS = ("model", "layer", "vector", "key", "scale")
@@ -133,12 +133,6 @@ def load_vector(spec: SteeringSpec) -> np.ndarray:
             f"{where}: field 'key': {spec.key!r} has shape {list(vector.shape)}, not one vector"
         )
     return vector
-
-
-def residual_width(model: Any) -> int:
-    config = model.config
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    return int(text.hidden_size)
 
 
 class SteeredModel(HuggingFaceAPI):

@@ -90,7 +90,7 @@ def collect(opts: CollectOptions, echo: Callable[[str], Any] = print) -> Collect
         raise UsageError(f"--dtype {opts.dtype!r}: one of {', '.join(STORE_DTYPES)}")
     headers = [_header(path) for path in opts.logs]
     model, tokenizer = load_model(weights_path(opts.model), opts.device)
-    from aflab.models.residual import block_count
+    from aflab.models.residual import block_count, residual_width
 
     layers = parse_layers(opts.layers, block_count(model))
     positions = parse_positions(opts.positions)
@@ -99,7 +99,7 @@ def collect(opts: CollectOptions, echo: Callable[[str], Any] = print) -> Collect
         model=EMBEDDED_MODEL if is_embedded(opts.model) else opts.model,
         layers=layers,
         positions=positions,
-        width=int(model.config.get_text_config().hidden_size),
+        width=residual_width(model),
         dtype=opts.dtype,
         logs=[str(Path(p).resolve()) for p in opts.logs],
         extra={"options": asdict(opts) | {"logs": list(opts.logs)}},
@@ -180,7 +180,7 @@ class Reader:
         """
         import torch
 
-        from aflab.models.residual import Enough, reading
+        from aflab.models.residual import Enough, reading, residual_width
 
         located = locate(self.tokenizer, messages)
         if self.max_length is not None and len(located.input_ids) > self.max_length:
@@ -195,7 +195,7 @@ class Reader:
             device = self.model.get_input_embeddings().weight.device
             with suppress(Enough):  # the pass stops after the last wanted layer
                 self.model(torch.tensor([located.input_ids], device=device))
-        width = int(self.model.config.get_text_config().hidden_size)
+        width = residual_width(self.model)
         vectors = np.full((len(self.positions), len(self.layers), width), np.nan, np.float32)
         for j, layer in enumerate(self.layers):
             for row, position in zip(seen[layer] if wanted else [], wanted, strict=True):
