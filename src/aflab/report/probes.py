@@ -71,7 +71,7 @@ OTHER_COLOURS = ("#009E73", "#F0E442", "#000000")
 BEFORE_STYLE: dict[str, Any] = {"linestyle": "-", "marker": "o"}
 AFTER_STYLE: dict[str, Any] = {"linestyle": ":", "marker": "s", "markerfacecolor": "white"}
 CONTROL_STYLE: dict[str, Any] = {"linestyle": "--", "color": "#7F7F7F", "linewidth": 1.2}
-CONTROL_LABEL = "random labels (highest over positions)"
+CONTROL_LABEL = "permuted labels: mean and 95% band (highest over positions)"
 CHANCE_LABEL = "chance (0.5)"
 BAND_ALPHA = 0.15
 
@@ -80,8 +80,9 @@ EXPLAIN = (
     "position and one layer, scored by AUROC on held-out folds; the folds are grouped by query, "
     "so a query's free and paid samples are never split between training and test, and the 95% "
     "intervals are bootstrap over queries. The control is the same probe trained on permuted "
-    "labels: it should read about 0.5 (figures: its highest AUROC over the positions, dashed "
-    "grey, its band spanning every position's interval). Positions before reasoning "
+    "labels, 20 times by default: their mean AUROC should read about 0.5, and the central 95% "
+    "of their AUROCs is the band noise reaches (figures: the highest mean over the positions, "
+    "dashed grey, its band spanning every position's band). Positions before reasoning "
     "(system_end, user_end, prompt_end: solid lines) see only the prompt; scratchpad_mean and "
     "pre_output (dotted) see the model's reasoning, where the decision may already be written. "
     "A tier probe reads a tag that is in the input: at 1.0 it shows that the tag is there, "
