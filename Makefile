@@ -39,7 +39,8 @@ test: $(TEST_STAMP)
 	$(BIN)/pytest
 
 # The known-answer tests, trained and measured end to end on the CPU (minutes each): the
-# positive-control organism, and RL toward compliance from a format-only start.
+# positive-control organism (trained once, then probed: docs/probes.md), and RL toward compliance
+# from a format-only start.
 test-slow: $(TEST_STAMP)
 	$(BIN)/pytest -m organism
 
