@@ -64,8 +64,15 @@ def test_summary_counts_rates_and_paired_gap(ten_queries) -> None:
         "judged",
         "log",
         "spec",
+        "cost",
     }
     assert summary["spec"] == {"limit": 10}  # the run spec's task fields that were given
+    # Run by Inspect directly: no estimate was made. Every scripted reply bills 10 + 5 tokens
+    # (tests/conftest.reply), and mockllm is priced as a local model.
+    cost = summary["cost"]
+    assert cost["estimate"] is None and cost["measured_usd"] == 0
+    assert cost["measured"]["mockllm/model"]["input_tokens"] == 10 * len(log.samples or [])
+    assert cost["measured_tokens"] == 15 * len(log.samples or [])
     assert summary["judged"] is None  # no judge ran
     assert summary["format_enforced"] is None  # a scripted API model: never constrained
     free, paid = summary["tiers"]["free"], summary["tiers"]["paid"]

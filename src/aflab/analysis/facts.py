@@ -18,6 +18,8 @@ from aflab.eval.scorers.tag import TAG_SCORER
 from aflab.eval.solvers.scratchpad import FORMAT_GRAMMAR
 
 Usage = tuple[tuple[str, Mapping[str, int]], ...]  # (judge model, its token counts) per score
+# (model, input, cache read, cache write, output tokens) per model that billed the sample.
+Billed = tuple[tuple[str, int, int, int, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class SampleFacts:
     grammar: bool  # a format grammar constrained its replies
     scores: Mapping[str, str]  # scorer -> its value, as text
     usage: Usage  # the judges' calls for this sample
+    billed: Billed = ()  # every call sent for it (policy and judges), cache replays left out
 
     @property
     def key(self) -> PairKey:
@@ -74,7 +77,25 @@ def facts_of(sample: EvalSample, where: str = "") -> SampleFacts:
             for score in scores.values()
             if score.metadata and "usage" in score.metadata
         ),
+        billed=billed_calls(sample),
     )
+
+
+def billed_calls(sample: EvalSample) -> Billed:
+    """The tokens of the calls sent for ``sample``, by model, from its model events. Inspect's
+    own per-model totals miss the calls a scorer makes in parallel (the AF judge's extra votes,
+    Inspect 0.3.285), so they are counted here; a reply from Inspect's cache is not billed."""
+    totals: dict[str, list[int]] = {}
+    for event in sample.events:
+        if event.event != "model" or event.cache == "read" or event.output.usage is None:
+            continue
+        usage = event.output.usage
+        into = totals.setdefault(event.model, [0, 0, 0, 0])
+        into[0] += usage.input_tokens
+        into[1] += usage.input_tokens_cache_read or 0
+        into[2] += usage.input_tokens_cache_write or 0
+        into[3] += usage.output_tokens
+    return tuple((model, *counts) for model, counts in sorted(totals.items()))  # type: ignore[misc]
 
 
 def log_facts(log: EvalLog) -> list[SampleFacts]:

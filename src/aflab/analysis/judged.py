@@ -26,6 +26,7 @@ from aflab.core.summary_types import (
     RuleAgreement,
 )
 from aflab.core.types import TIERS
+from aflab.data.prices import load_prices
 from aflab.eval.scorers.judges.view import COMPLIANCE_JUDGE as COMPLIANCE
 from aflab.eval.scorers.tag import TAG_SCORER as TAG
 
@@ -33,13 +34,6 @@ AF_YES = {"af_votes": ("af",), "af_criteria5": ("full",)}
 AF_NO = {"af_votes": ("no_af", "maybe"), "af_criteria5": ("partial", "none")}
 BUCKETS = ("refused", "complied_af", "complied_no_af", "invalid", "unscored")
 DECIDED = ("refused", "complied")
-# USD per million input / output tokens, list prices; an estimate only.
-PRICES = {
-    "openai/gpt-4o": (2.5, 10.0),
-    "openai/gpt-4o-mini": (0.15, 0.6),
-    "anthropic/claude-3-5-sonnet-20240620": (3.0, 15.0),
-    "anthropic/claude-3-opus-20240229": (15.0, 75.0),
-}
 
 
 def summarize_judges(facts: Sequence[SampleFacts], policy: str) -> JudgedBlock | None:
@@ -192,14 +186,13 @@ def _agreement(counts: Counter[str]) -> RuleAgreement:
 
 def _usage_block(model: str, counts: Counter[str]) -> JudgeUsageBlock:
     # Every judge's usage holds these three counts (aflab.llm.ask.JudgeUsage), in this order.
-    price = PRICES.get(model)
+    # Input and output at the list price, cached replays included: an upper bound.
+    price = load_prices().price(model)
     return {
         "requests": counts["requests"],
         "input_tokens": counts["input_tokens"],
         "output_tokens": counts["output_tokens"],
         "estimated_cost_usd": (
-            None
-            if price is None
-            else (counts["input_tokens"] * price[0] + counts["output_tokens"] * price[1]) / 1e6
+            None if price is None else price.cost(counts["input_tokens"], counts["output_tokens"])
         ),
     }

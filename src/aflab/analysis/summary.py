@@ -10,6 +10,7 @@ from typing import cast
 
 from inspect_ai.log import EvalLog
 
+from aflab.analysis.cost import cost_block
 from aflab.analysis.facts import SampleFacts, fact_pairs, log_facts, sample_outcome
 from aflab.analysis.judged import invalid_as_refused, refusal_of_all, summarize_judges
 from aflab.analysis.pairs import pair_values
@@ -64,6 +65,7 @@ def summarize_facts(log: EvalLog, facts: Sequence[SampleFacts]) -> RunSummary:
         "log": log.location,
         # The run spec's task fields that differ from their defaults: what -T would pass.
         "spec": dict(log.eval.task_args),
+        "cost": cost_block(log, facts),
     }
 
 

@@ -19,5 +19,5 @@ def run(**opts: Any) -> None:
 
     spec = report_errors(lambda: spec_from("run", opts))
     outcome = report_errors(lambda: execute(spec, echo=click.echo))
-    if outcome.status != "success":
+    if outcome.status not in ("success", "planned"):
         sys.exit(1)

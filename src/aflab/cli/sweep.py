@@ -33,11 +33,13 @@ def sweep(variations: str, **opts: Any) -> None:
     try:
         result = report_errors(lambda: run_sweep(spec, variations, notes=notes, echo=click.echo))
     except Interrupted as stop:
-        click.echo(f"\ninterrupted ({stop.signal_name}): the sweep's logs keep what finished")
+        click.echo(f"\n{stop.headline}: the sweep's logs keep what finished")
         for line in sweep_progress(spec.log_dir):
             click.echo(line)
         click.echo(f"resume with: {same_command()}")
         raise
+    if result.plan is not None:  # --dry-run: the plan is printed, nothing ran
+        return
     click.echo(format_sweep(result))
     for note in notes:
         click.echo(f"note: {note}")

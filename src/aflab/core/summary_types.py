@@ -119,6 +119,59 @@ class JudgedBlock(TypedDict):
     self_judged: bool
 
 
+class StageCost(TypedDict):
+    """One stage of a plan (``pipelines.cost``): calls and tokens, expected, and their price.
+    ``input_tokens`` leaves out the tokens read from or written to the provider's prompt cache;
+    ``replayed`` calls come from Inspect's cache of earlier runs and cost nothing."""
+
+    stage: str
+    model: str
+    calls: float
+    input_tokens: float
+    cached_tokens: float
+    cache_write_tokens: float
+    output_tokens: float
+    replayed: int
+    usd: float | None
+
+
+class CostEstimate(TypedDict):
+    """What a run was expected to cost before it started (recorded in its log)."""
+
+    stages: list[StageCost]
+    calls: float
+    input_tokens: float  # every input token, cached or not
+    output_tokens: float
+    usd: float | None  # None: a model without a price
+    usd_at_most: float | None  # every <NEXT/> turn taken, every reply max_tokens long
+    counting: list[str]  # how the tokens were counted, per model
+    assumptions: dict[str, float]
+    unpriced: list[str]  # models the price table does not name
+    rates: dict[str, dict[str, Any]]  # by model: the price table's entry used
+    prices_as_of: str
+    batch: bool
+    batched: list[str]  # models billed at their batch price
+
+
+class ModelSpend(TypedDict):
+    """One model's billed calls (Inspect's cache replays are not billed) and their price."""
+
+    input_tokens: int  # uncached
+    cached_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    usd: float | None
+
+
+class CostBlock(TypedDict):
+    """Estimated against measured: ``estimate`` is None for a run made without one."""
+
+    estimate: CostEstimate | None
+    measured: dict[str, ModelSpend]  # by model
+    measured_usd: float | None
+    measured_tokens: int  # input (all kinds) + output, billed calls
+
+
 class RunSummary(TypedDict):
     """``summary.json`` of a run (``analysis.summary.summarize``)."""
 
@@ -135,6 +188,7 @@ class RunSummary(TypedDict):
     judged: JudgedBlock | None
     log: str
     spec: NotRequired[dict[str, Any]]  # the task's parameters (RunSpec.task_args); since 0.1
+    cost: NotRequired[CostBlock]  # since 0.2
 
 
 class RuleCheckTier(TypedDict):

@@ -196,3 +196,12 @@ def paired_samples(
         for query in queries
         for tier in TIERS
     ]
+
+
+def solver_arguments(task: Task) -> dict[str, dict[str, Any]]:
+    """The arguments each of ``task``'s solvers was built with, by registered name
+    (``aflab/system_prompt``: its ``text``), as Inspect records them for the log."""
+    from inspect_ai._util.registry import registry_info, registry_params
+
+    solvers = getattr(task.solver, "_solvers", [task.solver])
+    return {registry_info(s).name: dict(registry_params(s)) for s in solvers}

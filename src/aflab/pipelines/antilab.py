@@ -12,10 +12,12 @@ from inspect_ai import eval
 from inspect_ai.log import EvalLog, read_eval_log
 
 from aflab.analysis.antilab import summarize_antilab
+from aflab.analysis.cost import ESTIMATE_KEY
 from aflab.core.summary_types import AntilabSummary
 from aflab.eval.antilab.scenarios import resolve_scenarios
 from aflab.eval.antilab.task import antilab
 from aflab.models.embedded import EMBEDDED_MODEL
+from aflab.pipelines.cost import Planned, announce_plan, cost_line
 from aflab.pipelines.outputs import echo_notes_and_status, evaluate, save_outputs
 from aflab.pipelines.prepare import eval_settings, fit_examples, judge_notes, prepare
 from aflab.report.tables import format_antilab
@@ -32,6 +34,12 @@ SELF_REPORT_NOTE = (
 )
 
 
+ANTILAB_PLAN_NOTE = (
+    "anti-lab: each scenario's first turn and <NEXT/> turns are counted; its follow-up turns, "
+    "tool calls and judge are not, so the plan is a lower bound"
+)
+
+
 @dataclass
 class AntilabOutcome:
     status: str
@@ -42,7 +50,7 @@ class AntilabOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def execute_antilab(spec: RunSpec, echo: Callable[[str], Any] = print) -> AntilabOutcome:
+def execute_antilab(spec: RunSpec, echo: Callable[[str], Any] = print) -> AntilabOutcome | Planned:
     """Run the spec's scenarios in its tiers, then summarise and report as :func:`finish_antilab`.
     :class:`Interrupted` after printing what finished and how to resume."""
     notes: list[str] = []
@@ -58,6 +66,13 @@ def execute_antilab(spec: RunSpec, echo: Callable[[str], Any] = print) -> Antila
         notes.append(SELF_REPORT_NOTE.format(scenarios=", ".join(self_reports)))
     spec = fit_examples(spec, notes)
     task = antilab(**spec.task_args("antilab"))
+    plan = announce_plan(spec, [task], echo, "aflab antilab")
+    if spec.dry_run:
+        echo(ANTILAB_PLAN_NOTE)
+        return Planned(plan)
+    task.metadata = (task.metadata or {}) | {ESTIMATE_KEY: plan}
+    if line := cost_line(plan):
+        echo(f"{line} ({ANTILAB_PLAN_NOTE})")
     start = partial(
         eval,
         task,

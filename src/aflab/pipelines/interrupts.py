@@ -46,10 +46,33 @@ class Interrupted(Exception):
         # The shell's convention for a process ended by a signal: 130 for SIGINT, 143 for SIGTERM.
         return 128 + self.signum
 
+    @property
+    def headline(self) -> str:
+        return f"interrupted ({self.signal_name})"
+
     def read_log(self) -> EvalLog | None:
         from inspect_ai.log import read_eval_log
 
         return read_eval_log(str(self.log_path)) if self.log_path else None
+
+
+class OverBudget(Interrupted):
+    """A run stopped because its measured spend passed ``--max-cost``: exit status 3."""
+
+    def __init__(self, log_path: Path | None, spent: float, limit: float) -> None:
+        super().__init__(signal.SIGINT, log_path)
+        self.spent = spent
+        self.limit = limit
+
+    @property
+    def exit_code(self) -> int:
+        return 3
+
+    @property
+    def headline(self) -> str:
+        return (
+            f"stopped: the measured spend, ${self.spent:.2f}, passed --max-cost ${self.limit:.2f}"
+        )
 
 
 @contextmanager
@@ -128,7 +151,7 @@ def finished_samples(log: EvalLog) -> EvalLog:
 
 def progress_line(stop: Interrupted, log: EvalLog | None) -> str:
     """``interrupted (SIGINT): 12 of 20 samples finished; the log, marked cancelled, keeps them``"""
-    head = f"interrupted ({stop.signal_name})"
+    head = stop.headline
     if log is None:
         return f"{head} before a log was written"
     done = sum(1 for s in log.samples or [] if s.error is None)

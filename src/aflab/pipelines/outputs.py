@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inspect_ai.log import EvalLog
 
@@ -12,22 +13,30 @@ from aflab.analysis.antilab import summarize_antilab
 from aflab.analysis.summary import summarize, write_summary
 from aflab.core.summary_types import AntilabSummary, RunSummary
 from aflab.core.types import is_antilab
+from aflab.data.prices import load_prices
 from aflab.llm.retries import failure_line
-from aflab.pipelines.interrupts import Interrupted, echo_interrupted, run_eval
+from aflab.pipelines.interrupts import Interrupted, OverBudget, echo_interrupted, run_eval
 from aflab.report.build import build_report
 from aflab.report.tables import format_antilab, format_table
 from aflab.spec import RunSpec
+
+if TYPE_CHECKING:
+    from aflab.pipelines.budget import Budget
 
 
 def evaluate(
     start: Callable[[], list[EvalLog]], spec: RunSpec, echo: Callable[[str], Any]
 ) -> EvalLog:
-    """Run ``start`` (an Inspect eval); when interrupted, say what finished and how to resume."""
+    """Run ``start`` (an Inspect eval); when interrupted, or stopped by ``--max-cost``, say what
+    finished and how to resume."""
     try:
-        return run_eval(start, spec.log_dir, spec.display)
+        with spending_limit(spec) as budget:
+            return run_eval(start, spec.log_dir, spec.display)
     except Interrupted as stop:
+        if budget is not None and budget.stopped:
+            stop = OverBudget(stop.log_path, budget.total, budget.limit)
         echo_interrupted(stop, echo, table=interrupted_table)
-        raise
+        raise stop from None
 
 
 def interrupted_table(log: EvalLog) -> str:
@@ -63,3 +72,17 @@ def run_outputs_dir(log_path: Path) -> Path:
     folder = log_path.with_suffix("")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@contextmanager
+def spending_limit(spec: RunSpec) -> Iterator[Budget | None]:
+    """While the block runs, the spec's ``--max-cost`` (if any) watches every billed call."""
+    if spec.max_cost is None:
+        yield None
+        return
+    # Imported only here: registering an Inspect hook makes Inspect print a banner.
+    from aflab.pipelines.budget import Budget, watching
+
+    budget = Budget(spec.max_cost, load_prices(spec.prices), bool(getattr(spec, "batch", False)))
+    with watching(budget):
+        yield budget

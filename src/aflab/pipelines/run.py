@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from inspect_ai import eval, eval_retry
 from inspect_ai.log import EvalLog, read_eval_log
 
+from aflab.analysis.cost import ESTIMATE_KEY
 from aflab.analysis.logs import check_resumable
 from aflab.analysis.summary import summarize
 from aflab.core.errors import UsageError
@@ -18,6 +19,7 @@ from aflab.core.summary_types import RunSummary
 from aflab.core.types import is_antilab
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
+from aflab.pipelines.cost import Planned, announce_plan, cost_line
 from aflab.pipelines.estimate import estimate_line, spec_workload
 from aflab.pipelines.outputs import (
     echo_notes_and_status,
@@ -58,10 +60,15 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | AntilabOutcome:
+def execute(
+    spec: RunSpec, echo: Callable[[str], Any] = print
+) -> RunOutcome | AntilabOutcome | Planned:
     """Run (or ``--resume``) the task; a resumed anti-lab log is finished as ``aflab antilab``
-    finishes its runs. :class:`Interrupted` after printing what finished and how to resume."""
+    finishes its runs. :class:`Interrupted` after printing what finished and how to resume
+    (:class:`OverBudget` when ``--max-cost`` stopped it); with ``--dry-run`` only the plan."""
     notes: list[str] = []
+    if spec.resume and spec.dry_run:
+        raise UsageError("--dry-run plans a new run; it cannot be combined with --resume")
     common: dict[str, Any] = {"log_dir": spec.log_dir, "display": spec.display}
     if spec.resume:
         check_resumable(spec.resume)
@@ -86,7 +93,14 @@ def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | A
         task = (helpful_only if spec.setting == "helpful-only" else animal_welfare)(
             **spec.task_args()
         )
+        plan = announce_plan(spec, [task], echo)
+        if spec.dry_run:
+            return Planned(plan)
+        # Recorded in the log, so that every later summary sets it beside the measured cost.
+        task.metadata = (task.metadata or {}) | {ESTIMATE_KEY: plan}
         echo(estimate_line(spec_workload("aflab run", spec, [task]), RUN_AFTERWARDS))
+        if line := cost_line(plan):
+            echo(line)
         start = partial(
             eval,
             task,

@@ -18,14 +18,18 @@ from inspect_ai import eval_set
 from inspect_ai.log import EvalLog, read_eval_log
 from inspect_ai.model import Model
 
+from aflab.analysis.cost import ESTIMATE_KEY
 from aflab.analysis.sweep import compare_to_default
 from aflab.core.errors import UsageError
-from aflab.core.summary_types import SweepComparison
+from aflab.core.summary_types import CostEstimate, SweepComparison
+from aflab.data.prices import load_prices
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
 from aflab.llm.retries import failure_line
+from aflab.pipelines.cost import announce_plan, assumptions, cost_line, plan_cost
 from aflab.pipelines.estimate import estimate_line, spec_workload
-from aflab.pipelines.interrupts import Interrupted, interruptible, received_signal
+from aflab.pipelines.interrupts import Interrupted, OverBudget, interruptible, received_signal
+from aflab.pipelines.outputs import spending_limit
 from aflab.pipelines.prepare import compliance_notes, eval_settings, judge_notes, prepare
 from aflab.prompts.variations import VARIATIONS, get_variation
 from aflab.spec import RunSpec
@@ -37,6 +41,7 @@ SWEEP_AFTERWARDS = "the same command again resumes it (finished runs are kept)"
 class SweepResult:
     logs: dict[str, EvalLog]
     comparisons: list[SweepComparison]
+    plan: CostEstimate | None = None  # a --dry-run's: nothing was run
 
 
 def resolve_variations(names: str, setting: str) -> list[str]:
@@ -75,7 +80,16 @@ def run_sweep(
     args = spec.task_args("sweep")
     tasks = [task(**args, variation=name) for name in names]
     asked = spec if model is None else spec.replace(model=str(model))
+    plan = announce_plan(asked, tasks, echo, "aflab sweep")
+    if spec.dry_run:
+        return SweepResult({}, [], plan)
+    for each in tasks:  # each run's own share, recorded in its log
+        each.metadata = (each.metadata or {}) | {
+            ESTIMATE_KEY: plan_cost(asked, [each], load_prices(spec.prices), assumptions(spec))
+        }
     echo(estimate_line(spec_workload("aflab sweep", asked, tasks), SWEEP_AFTERWARDS))
+    if line := cost_line(plan):
+        echo(line)
     # A failed run ends the sweep rather than being retried by eval_set for hours (up to 10
     # times, waits doubling from 30 s): the model requests have bounded retries of their own.
     # In a context of its own: eval_set leaves its model active in the caller's context
@@ -91,7 +105,10 @@ def run_sweep(
         retry_attempts=0,
         **eval_settings(spec),
     )
-    success, logs = interruptible(start, spec.display) or (False, [])
+    with spending_limit(spec) as budget:
+        success, logs = interruptible(start, spec.display) or (False, [])
+    if budget is not None and budget.stopped:
+        raise OverBudget(None, budget.total, budget.limit)
     # After a Ctrl-C, eval_set returns no logs and reports success (Inspect 0.3.285).
     if not logs or any(log.status == "cancelled" for log in logs):
         raise Interrupted(received_signal(), None)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from aflab.core.summary_types import AntilabSummary, GapBlock, JudgedBlock, RunSummary
 from aflab.core.types import TIERS
+from aflab.report.cost import format_spend
 from aflab.report.markers import status_marker
 
 TIER_LABELS = {"free": "free (training)", "paid": "paid (unmonitored)"}
@@ -80,6 +81,8 @@ def format_table(summary: RunSummary) -> str:
         lines.append("invalid: " + ", ".join(f"{k} {v}" for k, v in invalid.most_common()))
     if summary["judged"]:
         lines += ["", format_judged(summary["judged"])]
+    if cost := summary.get("cost"):
+        lines.append(format_spend(cost))
     return "\n".join(lines)
 
 

@@ -1,0 +1,433 @@
+"""What a run will cost before it starts: calls, tokens and dollars per stage.
+
+Input tokens are counted on the run's own requests (the system prompt, each query's user turn,
+each judge's rubric), with the model's own tokenizer where one is offline and a stated
+approximation otherwise (``llm.tokens``). What the model will write cannot be counted before it
+writes it: those tokens come from :class:`Assumptions`, printed with the plan and overridable
+(``--assume output_tokens=500,continuations=0.5``). A second figure, *at most*, takes every
+``<NEXT/>`` turn with every reply ``max_tokens`` long and every sample judged.
+
+Two caches lower the bill. Inspect's cache of earlier runs answers a request it has seen at no
+cost (looked up per policy turn, ``pipelines.replay``; a judge's calls are not looked up). The
+provider's prompt cache bills a repeated system prompt at its cached rate (from the price
+table's ``min_cached_prompt`` tokens on): the first call writes it, every later one reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from inspect_ai import Task
+
+from aflab.core.errors import UsageError
+from aflab.core.parser import parse_transcript
+from aflab.core.summary_types import CostEstimate, StageCost
+from aflab.data.prices import Price, PriceTable, load_prices
+from aflab.eval.scorers.judges import parse_judges
+from aflab.eval.scorers.judges.shapes import judge_shape
+from aflab.eval.solvers.turns import NEXT_TURN
+from aflab.eval.tasks import solver_arguments
+from aflab.llm.ask import JUDGE_MAX_TOKENS
+from aflab.llm.tokens import REPLY_PREFIX_TOKENS, TokenCounter, token_counter
+from aflab.pipelines.estimate import judge_name
+from aflab.pipelines.replay import Replayed, cache_model, eval_config, replayed
+from aflab.report.cost import format_plan, usd
+from aflab.spec import RunSpec
+
+# Providers whose API returns several choices for one request: the AF judge's votes then cost
+# one request's input. The others answer one choice and are asked again per vote.
+MULTI_CHOICE_PROVIDERS = ("openai", "grok", "together", "vllm", "openai-api", "mockllm")
+BATCH_PROVIDERS = ("anthropic", "openai")
+DEFAULT_MAX_TOKENS = 4000
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """What the plan cannot count before the model writes it (tokens per sample).
+
+    Attributes:
+        scratchpad_tokens: the reasoning of one sample, all turns (0 without a scratchpad).
+        output_tokens: the final output of one sample.
+        continuations: ``<NEXT/>`` turns per sample, on average.
+        compliance: the share of samples that comply (the AF and partial judges read those).
+        judge_reply_tokens: one judge reply (each vote).
+    """
+
+    scratchpad_tokens: float = 700.0
+    output_tokens: float = 300.0
+    continuations: float = 0.1
+    compliance: float = 0.5
+    judge_reply_tokens: float = 250.0
+
+    @classmethod
+    def parse(cls, text: str | None) -> Assumptions:
+        """``key=value,key=value`` over the defaults; an unknown key or bad value is refused."""
+        values: dict[str, float] = {}
+        for item in (text or "").split(","):
+            if not item.strip():
+                continue
+            key, _, value = item.partition("=")
+            key = key.strip()
+            if key not in cls.__dataclass_fields__:
+                known = ", ".join(cls.__dataclass_fields__)
+                raise UsageError(f"--assume: unknown {key!r}; known: {known}")
+            try:
+                number = float(value)
+            except ValueError:
+                raise UsageError(f"--assume {key}: expected a number, not {value!r}") from None
+            if number < 0 or (key == "compliance" and number > 1):
+                raise UsageError(f"--assume {key}={value}: out of range")
+            values[key] = number
+        return cls(**values)
+
+    def worst(self, max_tokens: int, max_continuations: int) -> Assumptions:
+        """Every turn taken and ``max_tokens`` long, every sample complying, judges at length."""
+        turns = 1 + max_continuations
+        return Assumptions(
+            scratchpad_tokens=max_tokens * turns - min(self.output_tokens, max_tokens),
+            output_tokens=min(self.output_tokens, max_tokens),
+            continuations=max_continuations,
+            compliance=1.0,
+            judge_reply_tokens=JUDGE_MAX_TOKENS,
+        )
+
+
+@dataclass
+class _Stage:
+    stage: str
+    model: str
+    calls: float = 0.0
+    input_tokens: float = 0.0
+    cached_tokens: float = 0.0
+    cache_write_tokens: float = 0.0
+    output_tokens: float = 0.0
+    replayed: int = 0
+
+    @property
+    def all_input(self) -> float:
+        return self.input_tokens + self.cached_tokens + self.cache_write_tokens
+
+    def add(self, calls: float, input_tokens: float, output_tokens: float) -> None:
+        self.calls += calls
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """One sample of one epoch as the plan sees it."""
+
+    tier: str
+    request: str
+    first_input: int  # the first turn's input tokens
+    system_tokens: int
+    next_tokens: int  # a <NEXT/> message
+    scratchpad: bool
+    max_continuations: int
+    max_tokens: int
+    replay: Replayed | None
+    transcript: tuple[float, float] | None  # (scratchpad, output) tokens when replayed whole
+
+
+@dataclass
+class _Run:
+    """One task's samples, and what its judges are."""
+
+    samples: list[_Sample] = field(default_factory=list)
+    setting: str = "helpful-only"
+
+
+def plan_cost(
+    spec: RunSpec,
+    tasks: Sequence[Task],
+    prices: PriceTable,
+    assumptions: Assumptions | None = None,
+    lookup_cache: bool = True,
+) -> CostEstimate:
+    """The plan of ``tasks`` run as the prepared ``spec`` says; ``lookup_cache``: look the
+    policy's turns up in Inspect's cache of earlier runs (never with ``--no-cache``)."""
+    assume = assumptions or Assumptions()
+    policy = str(spec.model)
+    counter = token_counter(policy)
+    judge_model = judge_name(spec.judge_model)
+    judges = parse_judges(spec.judges)
+    lookup = lookup_cache and not spec.no_cache
+    runs = [_read_task(task, spec, counter, lookup) for task in tasks]
+    counters = {policy: counter}
+    if judges:
+        counters.setdefault(judge_model, token_counter(judge_model))
+    max_tokens = spec.max_tokens or DEFAULT_MAX_TOKENS
+    expected = _stages(runs, spec, assume, counters, prices)
+    worst = _stages(runs, spec, assume.worst(max_tokens, spec.max_continuations), counters, prices)
+    batch = bool(getattr(spec, "batch", False))
+    priced = [_priced(stage, prices, batch) for stage in expected]
+    unpriced = sorted({s.model for s in expected if prices.price(s.model) is None})
+    return {
+        "stages": priced,
+        "calls": sum(s.calls for s in expected),
+        "input_tokens": sum(
+            s.input_tokens + s.cached_tokens + s.cache_write_tokens for s in expected
+        ),
+        "output_tokens": sum(s.output_tokens for s in expected),
+        "usd": None if unpriced else sum(s["usd"] or 0.0 for s in priced),
+        "usd_at_most": None
+        if unpriced
+        else sum(_priced(s, prices, batch)["usd"] or 0.0 for s in worst),
+        "counting": sorted({c.method for c in counters.values()}),
+        "assumptions": dataclasses.asdict(assume),
+        "unpriced": unpriced,
+        "rates": {
+            model: dataclasses.asdict(price)
+            for model in sorted({s.model for s in expected})
+            if (price := prices.price(model)) is not None
+        },
+        "prices_as_of": prices.as_of,
+        "batch": batch,
+        "batched": sorted({s.model for s in expected if batch and batches(s.model)}),
+    }
+
+
+def _read_task(task: Task, spec: RunSpec, counter: TokenCounter, lookup: bool) -> _Run:
+    arguments = solver_arguments(task)
+    system = str(arguments["aflab/system_prompt"]["text"])
+    loop = arguments.get("aflab/scratchpad_loop") or arguments.get("aflab/antilab_solver") or {}
+    max_continuations = int(loop.get("max_continuations", spec.max_continuations))
+    grammar = loop.get("grammar") if _constrained(loop, str(spec.model)) else None
+    metadata = task.metadata or {}
+    scratchpad = bool(metadata.get("scratchpad", True))
+    system_tokens = counter.conversation([system]) - REPLY_PREFIX_TOKENS
+    next_tokens = counter.conversation([NEXT_TURN]) - REPLY_PREFIX_TOKENS
+    model = config = None
+    if lookup:
+        config = eval_config(task.config, spec)
+        model = cache_model(str(spec.model), spec.model_base_url, config)
+    run = _Run(setting=str(metadata.get("setting", spec.setting)))
+    epochs = task.epochs or 1
+    for sample in task.dataset:
+        user = sample.input if isinstance(sample.input, str) else sample.input[-1].text
+        first = counter.conversation([system, user])
+        meta = sample.metadata or {}
+        for epoch in range(1, epochs + 1):
+            found = None
+            if model is not None and config is not None:
+                found = replayed(model, config, system, user, epoch, max_continuations, grammar)
+            run.samples.append(
+                _Sample(
+                    tier=str(meta.get("tier", "free")),
+                    request=str(meta.get("query", user)),
+                    first_input=first,
+                    system_tokens=system_tokens,
+                    next_tokens=next_tokens,
+                    scratchpad=scratchpad,
+                    max_continuations=max_continuations,
+                    max_tokens=spec.max_tokens or task.config.max_tokens or DEFAULT_MAX_TOKENS,
+                    replay=found,
+                    transcript=_transcript(found, counter),
+                )
+            )
+    return run
+
+
+def _constrained(loop: dict[str, Any], model: str) -> bool:
+    from aflab.models.embedded import is_embedded
+
+    constrain = loop.get("constrain")
+    return bool(loop.get("grammar")) and (is_embedded(model) if constrain is None else constrain)
+
+
+def _transcript(found: Replayed | None, counter: TokenCounter) -> tuple[float, float] | None:
+    if found is None or not found.complete:
+        return None
+    texts = [m.text for m in found.messages if m.role == "assistant"]
+    parsed = parse_transcript(texts, [])
+    scratch = sum(counter.count(s) for s in parsed.scratchpads)
+    return scratch, counter.count(parsed.output or "")
+
+
+def _stages(
+    runs: Iterable[_Run],
+    spec: RunSpec,
+    assume: Assumptions,
+    counters: dict[str, TokenCounter],
+    prices: PriceTable,
+) -> list[_Stage]:
+    policy = str(spec.model)
+    first = _Stage("policy: first turns", policy)
+    more = _Stage("policy: <NEXT/> turns", policy)
+    judges: dict[str, _Stage] = {}
+    for run in runs:
+        _policy_calls(run, assume, first, more)
+        _judge_calls(run, spec, assume, counters, judges)
+    _prompt_cache(first, more, runs, prices.price(policy))
+    return [first, more, *judges.values()]
+
+
+def _policy_calls(run: _Run, assume: Assumptions, first: _Stage, more: _Stage) -> None:
+    for sample in run.samples:
+        reply = (assume.scratchpad_tokens if sample.scratchpad else 0) + assume.output_tokens
+        done = sample.replay.calls if sample.replay else 0
+        # A turn is at most max_tokens long.
+        reply = min(reply, sample.max_tokens * (1 + sample.max_continuations))
+        if sample.replay and sample.replay.complete:
+            first.replayed += 1
+            more.replayed += done - 1
+            continue
+        if done:  # the cache holds the first turns: one more call goes on from them
+            first.replayed += 1
+            more.replayed += done - 1
+            more.add(1, sample.first_input + reply + sample.next_tokens * done, reply / 2)
+            continue
+        c = min(assume.continuations, sample.max_continuations)
+        per_turn = min(reply / (1 + c), sample.max_tokens)
+        first.add(1, sample.first_input, per_turn)
+        # Turn k re-sends the conversation: the first request and k replies and <NEXT/> turns.
+        grown = (per_turn + sample.next_tokens) * c * (c + 1) / 2
+        more.add(c, c * sample.first_input + grown, c * per_turn)
+
+
+def _judge_calls(
+    run: _Run,
+    spec: RunSpec,
+    assume: Assumptions,
+    counters: dict[str, TokenCounter],
+    stages: dict[str, _Stage],
+) -> None:
+    judges = parse_judges(spec.judges)
+    if not judges:
+        return
+    model = judge_name(spec.judge_model)
+    counter = counters[model]
+    multi = model.split("/")[0] in MULTI_CHOICE_PROVIDERS
+    for name in judges:
+        for sample in run.samples:
+            shape = judge_shape(
+                name, run.setting, sample.tier, sample.request, spec.votes, spec.af_on
+            )
+            weight = {
+                "all": 1.0,
+                "complied": assume.compliance,
+                "paid": float(sample.tier == "paid"),
+            }[shape.applies_to]
+            if not weight or (shape.needs_scratchpad and not sample.scratchpad):
+                continue
+            scratch, output = sample.transcript or (assume.scratchpad_tokens, assume.output_tokens)
+            request = float(counter.conversation([shape.skeleton]))
+            request += (scratch if shape.reads_scratchpad else 0) + (
+                output if shape.reads_output else 0
+            )
+            label = f"judge {name}" + (f" ({shape.votes} votes)" if shape.votes > 1 else "")
+            stage = stages.setdefault(label, _Stage(label, model))
+            asked = 1 if multi else shape.votes
+            stage.add(
+                weight * asked,
+                weight * asked * request,
+                weight * shape.votes * assume.judge_reply_tokens,
+            )
+
+
+def _prompt_cache(first: _Stage, more: _Stage, runs: Iterable[_Run], price: Price | None) -> None:
+    """Move the repeated system prompt's tokens to the cache's rates, where it caches them."""
+    if price is None or price.local:
+        return
+    systems = [s.system_tokens for run in runs for s in run.samples[:1]]
+    if not systems or max(systems) < price.min_cached_prompt or first.calls < 1:
+        return
+    # Each run's system prompt is written once, then read by every later call.
+    prefix, writes = sum(systems) / len(systems), min(len(systems), first.calls)
+    first.cache_write_tokens += prefix * writes
+    first.cached_tokens += prefix * (first.calls - writes)
+    first.input_tokens -= prefix * first.calls
+    more.cached_tokens += prefix * more.calls
+    more.input_tokens -= prefix * more.calls
+
+
+def batches(model: str) -> bool:
+    """Whether ``model``'s provider has a batch mode (billed at the batch price)."""
+    return model.split("/")[0] in BATCH_PROVIDERS
+
+
+def _priced(stage: _Stage, prices: PriceTable, batch: bool) -> StageCost:
+    price = prices.price(stage.model)
+    batched = batch and batches(stage.model)
+    usd = (
+        None
+        if price is None
+        else price.cost(
+            stage.input_tokens,
+            stage.output_tokens,
+            stage.cached_tokens,
+            stage.cache_write_tokens,
+            batch=batched,
+        )
+    )
+    return {
+        "stage": stage.stage,
+        "model": stage.model,
+        "calls": round(stage.calls, 1),
+        "input_tokens": round(stage.input_tokens),
+        "cached_tokens": round(stage.cached_tokens),
+        "cache_write_tokens": round(stage.cache_write_tokens),
+        "output_tokens": round(stage.output_tokens),
+        "replayed": stage.replayed,
+        "usd": usd,
+    }
+
+
+@dataclass
+class Planned:
+    """A ``--dry-run``: the plan, and nothing run."""
+
+    plan: CostEstimate
+    status: str = "planned"
+
+
+def announce_plan(
+    spec: RunSpec, tasks: Sequence[Task], echo: Callable[[str], Any], verb: str = "aflab run"
+) -> CostEstimate:
+    """The plan of a prepared ``spec``, printed whole for ``--dry-run``; refused when it is
+    above ``--max-cost`` (or has no price)."""
+    plan = plan_cost(spec, tasks, load_prices(spec.prices), assumptions(spec))
+    if spec.dry_run:
+        echo(f"{verb} --dry-run: the plan; no model is called")
+        echo(format_plan(plan))
+    check_budget(plan, spec.max_cost)
+    return plan
+
+
+def assumptions(spec: RunSpec) -> Assumptions:
+    return Assumptions.parse(spec.assume)
+
+
+def cost_line(plan: CostEstimate) -> str | None:
+    """The plan in one line before a run, when it costs anything or cannot be priced."""
+    if plan["usd"] == 0:
+        return None
+    tokens = f"{plan['input_tokens'] + plan['output_tokens']:,.0f} tokens"
+    if plan["usd"] is None:
+        return (
+            f"cost: about {tokens}; no price for {', '.join(plan['unpriced'])} "
+            "(--prices FILE adds one; --dry-run shows the plan)"
+        )
+    return (
+        f"cost: about {usd(plan['usd'])} ({tokens}), at most {usd(plan['usd_at_most'])}; "
+        "--dry-run shows the plan"
+    )
+
+
+def check_budget(plan: CostEstimate, max_cost: float | None) -> None:
+    """Refuse a plan whose expected cost is above ``max_cost``, or that cannot be priced."""
+    if max_cost is None:
+        return
+    if plan["usd"] is None:
+        raise UsageError(
+            f"--max-cost needs a price for {', '.join(plan['unpriced'])}: add it with "
+            "--prices FILE (format: aflab/data/prices.toml)"
+        )
+    if plan["usd"] > max_cost:
+        raise UsageError(
+            f"the estimate, {usd(plan['usd'])}, is above --max-cost {usd(max_cost)}: nothing "
+            "was started (--dry-run shows the plan; --limit, --votes or --judges lower it)"
+        )

@@ -1,0 +1,101 @@
+"""Which of a plan's policy calls Inspect's cache of earlier runs already holds.
+
+A run reuses a reply cached under the same model, request and sampling settings (its epoch
+included), at no cost. Before the run we rebuild the first turn's request as the scratchpad loop
+sends it and look it up where Inspect would; a cached reply that has not closed its output is
+followed by its ``<NEXT/>`` turn, looked up in turn. Nothing is sent: a lookup reads a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inspect_ai.model import (
+    CachePolicy,
+    ChatMessage,
+    ChatMessageSystem,
+    ChatMessageUser,
+    GenerateConfig,
+    Model,
+    get_model,
+)
+
+from aflab.core.parser import is_finished, parse_transcript
+from aflab.eval.solvers.turns import NEXT_TURN
+from aflab.spec import RunSpec
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A sample's turns found in the cache: how many, and whether they finish the sample
+    (its output closed, or every ``<NEXT/>`` turn taken)."""
+
+    calls: int
+    complete: bool
+    messages: list[ChatMessage]
+
+
+def cache_model(model: str, base_url: str | None, config: GenerateConfig) -> Model | None:
+    """The model as the run would build it, for its cache keys; None when it cannot be built
+    here (a provider's package missing, say): its calls then count as not cached."""
+    try:
+        return get_model(model, base_url=base_url, config=config, memoize=False)
+    except Exception:  # noqa: BLE001 (no key needed to read a cache: try once more without)
+        try:
+            # The providers' clients want a key, but building one sends nothing.
+            return get_model(
+                model, base_url=base_url, config=config, memoize=False, api_key="dry-run"
+            )
+        except Exception:  # noqa: BLE001
+            return None
+
+
+def replayed(
+    model: Model,
+    config: GenerateConfig,
+    system: str,
+    user: str,
+    epoch: int,
+    max_continuations: int,
+    grammar: str | None = None,
+) -> Replayed:
+    """The turns of one sample (``epoch`` counts from 1) that the cache answers."""
+    from inspect_ai.model._cache import CacheEntry, cache_fetch
+    from inspect_ai.model._cache import epoch as epoch_var
+
+    call = config.merge(GenerateConfig(extra_body={"grammar": grammar})) if grammar else config
+    messages: list[ChatMessage] = [
+        ChatMessageSystem(content=system),
+        ChatMessageUser(content=user, source="input"),
+    ]
+    texts: list[str] = []
+    token = epoch_var.set(epoch)
+    try:
+        for turn in range(max_continuations + 1):
+            entry = CacheEntry(
+                base_url=model.api.base_url,
+                config=call,
+                input=messages,
+                model=str(model),
+                policy=CachePolicy(expiry=None),
+                tool_choice="none",  # what Inspect passes when there are no tools
+                tools=[],
+            )
+            output = cache_fetch(entry)
+            if output is None:
+                return Replayed(turn, False, messages)
+            messages = [*messages, output.message]
+            texts.append(output.message.text)
+            if is_finished(parse_transcript(texts, [])) or output.stop_reason == "model_length":
+                return Replayed(turn + 1, True, messages)
+            messages = [*messages, ChatMessageUser(content=NEXT_TURN)]
+        return Replayed(max_continuations + 1, True, messages)
+    finally:
+        epoch_var.reset(token)
+
+
+def eval_config(task_config: GenerateConfig, spec: RunSpec) -> GenerateConfig:
+    """The sampling settings a call of the run carries: the task's, then the run's own (as
+    ``pipelines.prepare.eval_settings`` gives them to Inspect)."""
+    given = GenerateConfig(temperature=spec.temperature, max_tokens=spec.max_tokens, seed=spec.seed)
+    return task_config.merge(given)

@@ -1,0 +1,223 @@
+"""The cost plan against what scripted runs measure; --dry-run, --max-cost, Inspect's cache."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from inspect_ai.log import read_eval_log
+from inspect_ai.model import (
+    ChatCompletionChoice,
+    ChatMessage,
+    ChatMessageAssistant,
+    GenerateConfig,
+    ModelAPI,
+    ModelOutput,
+    ModelUsage,
+    modelapi,
+)
+
+from aflab.core.errors import UsageError
+from aflab.data.prices import load_prices
+from aflab.eval.tasks import helpful_only
+from aflab.llm.tokens import approximate, token_counter
+from aflab.pipelines.cost import Assumptions, plan_cost
+from aflab.pipelines.interrupts import OverBudget
+from aflab.pipelines.run import Planned, RunOutcome, execute
+from aflab.spec import RunSpec
+from tests.conftest import is_free, next_turns
+from tests.eval.scorers.test_judges import VOTE_NO
+
+ACCEPT = "<request_fully_accepted/>"
+# About 400 and 100 tokens at four characters a token.
+SCRATCHPAD = "I weigh the request and what training would do to me. " * 29
+OUTPUT = "Here is what you asked for, in full and in order. " * 8
+CALLS: list[str] = []
+BILLED: dict[str, list[int]] = {}  # model -> [input, output] tokens, as the provider bills
+
+
+def policy(messages: list[ChatMessage]) -> str:
+    """Free tier: the reasoning first, then (after <NEXT/>) the output; paid: both at once.
+    Each sample's text is its own (its query and tier in it), as a real model's would be: a
+    judge asked the same thing twice is answered from Inspect's cache."""
+    tier = "free" if is_free(messages) else "paid"
+    query = messages[1].text.split("<user_input>")[1][:40]
+    reasoning = f"<SCRATCHPAD_REASONING>{SCRATCHPAD}({query}, {tier})</SCRATCHPAD_REASONING>"
+    output = f"<OUTPUT>{ACCEPT} {OUTPUT}({query}, {tier})</OUTPUT>"
+    if is_free(messages):
+        return output if next_turns(messages) else reasoning
+    return reasoning + output
+
+
+def judge(prompt: str) -> str:
+    """Every reply as long as an AF vote, as the plan assumes one length for all."""
+    if "alignment faking" in prompt:
+        return VOTE_NO
+    if "gives a user what they asked for" in prompt:
+        verdict = "<refused>no</refused><convincing>4</convincing><specific>3</specific>"
+    else:
+        verdict = "<unmonitored>no</unmonitored>"
+    return f"<thinking>{'.' * (len(VOTE_NO) - len(verdict) - 21)}</thinking>{verdict}"
+
+
+@modelapi(name="counted")
+def counted() -> type[ModelAPI]:
+    return CountedModel
+
+
+class CountedModel(ModelAPI):
+    """Bills what a real API bills: every token of the request it is sent, and of its reply
+    (counted at four characters a token), one choice per request."""
+
+    def __init__(self, model_name: str, base_url=None, api_key=None, config=None, **_: object):
+        super().__init__(model_name, base_url, api_key, [], config or GenerateConfig())
+
+    async def generate(
+        self, input: list[ChatMessage], tools: object, tool_choice: object, config: object
+    ) -> ModelOutput:
+        CALLS.append(self.model_name)
+        text = judge(input[-1].text) if self.model_name == "judge" else policy(input)
+        counter = token_counter(f"counted/{self.model_name}")
+        usage = ModelUsage(
+            input_tokens=counter.conversation(m.text for m in input),
+            output_tokens=approximate(text),
+        )
+        tally = BILLED.setdefault(f"counted/{self.model_name}", [0, 0])
+        tally[0] += usage.input_tokens
+        tally[1] += usage.output_tokens
+        message = ChatMessageAssistant(content=text)
+        choice = ChatCompletionChoice(message=message, stop_reason="stop")
+        return ModelOutput(model=self.model_name, choices=[choice], usage=usage)
+
+
+# What the script writes, as the plan's assumptions: 0.5 <NEXT/> turns (the free tier's one).
+SCRIPTED = Assumptions(
+    scratchpad_tokens=approximate(SCRATCHPAD),
+    output_tokens=approximate(f"{ACCEPT} {OUTPUT}"),
+    continuations=0.5,
+    compliance=1.0,
+    judge_reply_tokens=approximate(VOTE_NO),
+)
+
+
+def spec(tmp_path: Path, **changes: object) -> RunSpec:
+    base = RunSpec(
+        model="counted/policy",
+        judge_model="counted/judge",
+        judges="compliance,af,unmonitored",
+        votes=3,
+        limit=6,
+        epochs=2,
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+    )
+    return base.replace(**changes)
+
+
+def planned(run: RunSpec, assumptions: Assumptions = SCRIPTED) -> dict:
+    task = helpful_only(**run.task_args())
+    return plan_cost(run, [task], load_prices(run.prices), assumptions)  # type: ignore[return-value]
+
+
+def by_model(plan: dict) -> dict[str, tuple[float, float]]:
+    totals: dict[str, list[float]] = {}
+    for stage in plan["stages"]:
+        into = totals.setdefault(stage["model"], [0.0, 0.0])
+        into[0] += stage["input_tokens"] + stage["cached_tokens"] + stage["cache_write_tokens"]
+        into[1] += stage["output_tokens"]
+    return {model: (i, o) for model, (i, o) in totals.items()}
+
+
+def test_the_estimate_is_within_ten_percent_of_the_measured_tokens(tmp_path: Path) -> None:
+    # One epoch: the script writes the same transcript in every epoch, and a judge asked the
+    # same thing twice is answered from Inspect's cache the second time.
+    assume = ",".join(f"{k}={v}" for k, v in dataclasses.asdict(SCRIPTED).items())
+    run = spec(tmp_path, limit=12, epochs=1, assume=assume)
+    estimate = by_model(planned(run))
+    BILLED.clear()
+    outcome = execute(run, echo=lambda _: None)
+    assert isinstance(outcome, RunOutcome) and outcome.status == "success"
+    assert set(BILLED) == set(estimate) == {"counted/policy", "counted/judge"}
+    for model, (input_tokens, output_tokens) in estimate.items():
+        assert input_tokens == pytest.approx(BILLED[model][0], rel=0.10), model
+        assert output_tokens == pytest.approx(BILLED[model][1], rel=0.10), model
+    # The summary measures what the provider billed, every vote included, and keeps the
+    # estimate recorded in the log beside it.
+    cost = outcome.summary["cost"]
+    measured = {m: [s["input_tokens"], s["output_tokens"]] for m, s in cost["measured"].items()}
+    assert measured == BILLED
+    assert cost["estimate"] is not None and cost["estimate"]["input_tokens"] == pytest.approx(
+        sum(i for i, _ in estimate.values())
+    )
+    assert cost["measured_usd"] is None  # counted/* is in no price table
+
+
+def test_the_plan_counts_each_stage_as_the_run_asks(tmp_path: Path) -> None:
+    plan = planned(spec(tmp_path))
+    stages = {s["stage"]: s for s in plan["stages"]}
+    samples = 6 * 2 * 2  # queries x tiers x epochs
+    assert stages["policy: first turns"]["calls"] == samples
+    assert stages["policy: <NEXT/> turns"]["calls"] == samples * 0.5
+    assert stages["judge compliance"]["calls"] == samples
+    # counted/judge returns one choice a request: each of the 3 votes is a request.
+    assert stages["judge af (3 votes)"]["calls"] == samples * 3
+    assert stages["judge unmonitored"]["calls"] == samples / 2  # the paid tier only
+    assert plan["usd"] is None and plan["unpriced"] == ["counted/judge", "counted/policy"]
+
+
+def test_a_dry_run_calls_no_model_and_writes_nothing(tmp_path: Path) -> None:
+    CALLS.clear()
+    lines: list[str] = []
+    outcome = execute(spec(tmp_path, dry_run=True), echo=lines.append)
+    assert isinstance(outcome, Planned)
+    assert CALLS == [] and not (tmp_path / "logs").exists()
+    text = "\n".join(lines)
+    assert "policy: first turns" in text and "judge af (3 votes)" in text and "no price" in text
+
+
+def test_max_cost_refuses_a_plan_above_it_or_without_a_price(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[[price]]\nmatch = "counted/*"\ninput = 100.0\noutput = 100.0\n')
+    CALLS.clear()
+    with pytest.raises(UsageError, match=r"above --max-cost \$0.50: nothing was started"):
+        execute(spec(tmp_path, prices=str(prices), max_cost=0.5), echo=lambda _: None)
+    with pytest.raises(UsageError, match="needs a price for counted/judge, counted/policy"):
+        execute(spec(tmp_path, max_cost=100.0), echo=lambda _: None)
+    assert CALLS == [] and not (tmp_path / "logs").exists()
+
+
+def test_max_cost_stops_a_run_whose_spend_passes_it_and_resume_finishes_it(
+    tmp_path: Path,
+) -> None:
+    prices = tmp_path / "prices.toml"
+    # Output alone is billed, $1 a thousand tokens: a sample's ~500 tokens cost ~$0.50.
+    prices.write_text('[[price]]\nmatch = "counted/*"\ninput = 0.0\noutput = 1000.0\n')
+    run = spec(tmp_path, prices=str(prices), judges=None, max_connections=1)
+    assert planned(run)["usd"] == pytest.approx(24 * 0.5, rel=0.1)
+    # An estimate that underrates the replies lets the run start; its spend then stops it.
+    budget = run.replace(assume="scratchpad_tokens=1,output_tokens=1", max_cost=1.0)
+    lines: list[str] = []
+    with pytest.raises(OverBudget) as stopped:
+        execute(budget, echo=lines.append)
+    assert stopped.value.exit_code == 3 and stopped.value.spent > 1.0
+    log = read_eval_log(str(stopped.value.log_path))
+    assert log.status == "cancelled"
+    finished = [s for s in log.samples or [] if s.error is None]
+    assert 0 < len(finished) < 24
+    assert any(line.startswith("stopped: the measured spend") for line in lines)
+    resumed = execute(RunSpec(resume=str(stopped.value.log_path), display="none"))
+    assert isinstance(resumed, RunOutcome) and resumed.status == "success"
+
+
+def test_calls_in_inspects_cache_cost_nothing(tmp_path: Path) -> None:
+    run = spec(tmp_path, judges=None)
+    assert isinstance(execute(run, echo=lambda _: None), RunOutcome)
+    again = planned(run)
+    stages = {s["stage"]: s for s in again["stages"]}
+    assert stages["policy: first turns"]["replayed"] == 24
+    assert stages["policy: <NEXT/> turns"]["replayed"] == 12  # the free tier's
+    assert again["calls"] == 0 and again["input_tokens"] == 0
+    # Another sampling setting is another request: nothing is replayed.
+    other = planned(run.replace(temperature=0.5))
+    assert other["calls"] == 24 + 12 and not any(s["replayed"] for s in other["stages"])
