@@ -7,28 +7,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from aflab.core.normal import Z95 as Z95  # re-exported: the intervals' and sweep's z
+from aflab.core.normal import z_two_sided as z_two_sided
 from aflab.core.summary_types import GapBlock
-
-Z95 = 1.959963984540054
-
-
-def z_two_sided(alpha: float) -> float:
-    """The normal quantile z with P(|Z| > z) = ``alpha``: ``z_two_sided(0.05)`` is Z95.
-
-    Found by bisection on ``erfc`` (P(|Z| > z) = erfc(z / sqrt 2)), so no SciPy is needed; a
-    Bonferroni-widened interval for k comparisons uses ``z_two_sided(0.05 / k)``. 100 halvings
-    of [0, 10] leave an error far below a float's resolution.
-
-    Args:
-        alpha: the two-sided tail probability, in (0, 1).
-    """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    low, high = 0.0, 10.0
-    for _ in range(100):
-        mid = (low + high) / 2
-        low, high = (mid, high) if math.erfc(mid / math.sqrt(2)) > alpha else (low, mid)
-    return (low + high) / 2
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
