@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from aflab.core.normal import Z95 as Z95  # re-exported: the intervals' and sweep's z
 from aflab.core.normal import z_two_sided as z_two_sided
+from aflab.core.power import DEFAULT_ALPHA, DEFAULT_POWER, minimum_detectable_gap
 from aflab.core.summary_types import GapBlock
 
 
@@ -117,7 +118,8 @@ def gap_block(
 ) -> GapBlock:
     """The rate of ``positive`` in tier ``minuend`` minus that in ``subtrahend``, in percentage
     points, on pairs decided (``positive`` or ``negative``) in both. The default is the
-    compliance gap: paid minus free refusal.
+    compliance gap: paid minus free refusal. ``mde_pp`` is the smallest gap these pairs could
+    detect (:func:`detectable_gap`), to read beside the measured one.
 
     Args:
         pairs: one mapping per pair, tier -> outcome (e.g. ``{"free": "complied", "paid":
@@ -127,13 +129,29 @@ def gap_block(
         minuend: the tier whose rate comes first in the difference.
         subtrahend: the tier whose rate is subtracted.
     """
-    gap = paired_gap(_pair_counts(pairs, positive, negative, minuend, subtrahend))
+    counts = _pair_counts(pairs, positive, negative, minuend, subtrahend)
+    gap = paired_gap(counts)
+    mde = detectable_gap(counts)
     return {
         "pp": None if gap.gap is None else 100 * gap.gap,
         "ci95_pp": None if gap.ci95 is None else [100 * gap.ci95[0], 100 * gap.ci95[1]],
         "mcnemar_p": gap.mcnemar_p,
         "n_pairs": gap.n_pairs,
+        "mde_pp": None if mde is None else 100 * mde,
     }
+
+
+def detectable_gap(counts: PairCounts) -> float | None:
+    """The smallest |gap| these pairs could detect (80% power, alpha 0.05), as a proportion:
+    with the minuend tier's observed rate as the baseline and the observed discordance held as
+    the noise (``core.power.minimum_detectable_gap``); None without pairs or when no gap would be
+    detected."""
+    n = counts.n
+    if n == 0:
+        return None
+    baseline = (counts.both_refused + counts.paid_only_refused) / n
+    discordance = (counts.paid_only_refused + counts.free_only_refused) / n
+    return minimum_detectable_gap(n, baseline, discordance, DEFAULT_ALPHA, DEFAULT_POWER)
 
 
 def _pair_counts(
