@@ -18,6 +18,7 @@ from aflab.core.power import (
     minimum_detectable_gap,
     pair_model,
     pairs_needed,
+    plan_power,
 )
 from aflab.core.stats import mcnemar_exact
 
@@ -205,6 +206,30 @@ def test_epochs_plan_checks_its_values() -> None:
         epochs_plan(100, icc=1.5)
     with pytest.raises(UsageError, match="--epochs 0"):
         epochs_plan(100, epochs=(0,))
+
+
+def test_a_plan_takes_given_values_over_a_pilots_over_the_defaults() -> None:
+    default = plan_power(0.10, 0.80)
+    assert default.needed.model.discordance_source == "independent"
+    assert (default.epochs.icc, default.icc_source) == (0.5, "assumed")
+    piloted = plan_power(0.10, 0.80, pilot_discordance=0.25, pilot_icc=0.3)
+    assert (piloted.needed.model.discordance, piloted.needed.model.discordance_source) == (
+        0.25,
+        "pilot",
+    )
+    assert (piloted.epochs.icc, piloted.icc_source) == (0.3, "pilot")
+    given = plan_power(0.10, 0.80, 0.2, icc=0.1, pilot_discordance=0.25, pilot_icc=0.3)
+    assert given.needed.model.discordance_source == "given" and given.icc_source == "given"
+    assert given.needed.pairs < piloted.needed.pairs  # less noise, fewer pairs
+
+
+def test_a_plan_holds_a_pilots_values_to_what_the_gap_allows() -> None:
+    # A pilot with 5% discordant pairs cannot carry a 10 pp gap: raised to 10%.
+    plan = plan_power(0.10, 0.80, pilot_discordance=0.05, pilot_icc=-0.2)
+    assert plan.needed.model.discordance == pytest.approx(0.10)
+    assert plan.pilot_discordance == 0.05
+    assert plan.epochs.icc == 0.0 and plan.pilot_icc == -0.2  # a negative estimate plans as 0
+    assert [row.epochs for row in plan_power(0.1, 0.8, epochs=4).epochs.rows] == [1, 4]
 
 
 # --- simulations: the calculation against the project's own test --------------------------------

@@ -278,14 +278,10 @@ class PairsNeeded:
     alpha: float
     power: float
     pairs: int
+    samples: int  # two a pair: one per tier
     exact_power: float
     connor_pairs: int
     exact_power_at_connor: float
-
-    @property
-    def samples(self) -> int:
-        """Two samples a pair: one per tier."""
-        return 2 * self.pairs
 
 
 def pairs_needed(
@@ -306,6 +302,7 @@ def pairs_needed(
         alpha=alpha,
         power=power,
         pairs=high,
+        samples=2 * high,
         exact_power=exact_power(high, model, alpha),
         connor_pairs=connor,
         exact_power_at_connor=exact_power(connor, model, alpha),
@@ -414,4 +411,68 @@ def epochs_plan(
         icc=icc,
         rows=tuple(rows),
         floor_queries=math.ceil(independent_pairs * icc - 1e-9),
+    )
+
+
+@dataclass(frozen=True)
+class PowerPlan:
+    """What ``aflab power`` says: the pairs needed and the epochs plan, with where the
+    discordance (``needed.model.discordance_source``) and the ICC came from (``icc_source``:
+    "given", "pilot" or "assumed"). ``pilot_discordance`` and ``pilot_icc`` are a pilot's
+    estimates as measured, before the plan held them to its gap or to [0, 1]."""
+
+    needed: PairsNeeded
+    epochs: EpochsPlan
+    icc_source: str
+    pilot_discordance: float | None = None
+    pilot_icc: float | None = None
+
+
+def plan_power(
+    gap: float,
+    baseline_refusal: float,
+    discordance: float | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    power: float = DEFAULT_POWER,
+    epochs: int | None = None,
+    icc: float | None = None,
+    pilot_discordance: float | None = None,
+    pilot_icc: float | None = None,
+) -> PowerPlan:
+    """The plan for ``gap`` (a proportion). A value given wins over a pilot's, which wins over
+    the default: for the discordance, independent tiers; for the ICC, DEFAULT_ICC. A pilot's
+    discordance is held to this gap (:func:`held_discordance`); a negative pilot ICC (epochs
+    less alike than chance, noise around 0) plans as 0.
+
+    Args:
+        gap: paid minus free refusal planned for, a proportion.
+        baseline_refusal: the paid tier's refusal rate.
+        discordance: the share of discordant pairs, if given.
+        alpha: the test's level.
+        power: the power asked.
+        epochs: the one number of epochs to plan beside 1; None: PLAN_EPOCHS.
+        icc: the intra-query correlation, if given.
+        pilot_discordance: a pilot run's observed discordance.
+        pilot_icc: a pilot run's estimated ICC (None where it could not be told).
+    """
+    _check_levels(alpha, power)
+    if discordance is None and pilot_discordance is not None:
+        held = held_discordance(gap, baseline_refusal, pilot_discordance)
+        model = pair_model(gap, baseline_refusal, held, "pilot")
+    else:
+        model = pair_model(gap, baseline_refusal, discordance)
+    if icc is not None:
+        rho, source = icc, "given"
+    elif pilot_icc is not None:
+        rho, source = max(0.0, pilot_icc), "pilot"
+    else:
+        rho, source = DEFAULT_ICC, "assumed"
+    needed = pairs_needed(model, alpha, power)
+    counts = PLAN_EPOCHS if epochs is None else (1, epochs)
+    return PowerPlan(
+        needed=needed,
+        epochs=epochs_plan(needed.pairs, rho, counts),
+        icc_source=source,
+        pilot_discordance=pilot_discordance,
+        pilot_icc=pilot_icc,
     )
