@@ -93,10 +93,13 @@ def test_summary_counts_rates_and_paired_gap(ten_queries) -> None:
         [100 * (4 / 9 - 0.3936), 100 * (4 / 9 + 0.2888)], abs=0.05
     )
     assert gap["mcnemar_p"] == pytest.approx(0.125)  # 4 discordant pairs, all one way
+    # 9 pairs with the paid tier refusing all and 4 of 9 discordant: only a large gap would show.
+    assert gap["mde_pp"] == pytest.approx(73.2, abs=0.1)
     assert summary["n_queries"] == 10 and summary["epochs"] == 1
     assert summary["log"] == log.location
     table = format_table(summary)
     assert "+44.4 pp" in table and "both_tags 1" in table
+    assert "9 pairs, smallest detectable gap +/-73.2 pp (80% power)" in table
 
 
 def test_the_papers_convention_counts_invalid_as_not_complied(ten_queries) -> None:

@@ -2,9 +2,11 @@ from statistics import NormalDist
 
 import pytest
 
+from aflab.core.power import PairModel, exact_power, held_discordance
 from aflab.core.stats import (
     Z95,
     PairCounts,
+    gap_block,
     mcnemar_exact,
     paired_gap,
     wilson_interval,
@@ -92,3 +94,49 @@ def test_two_sided_quantile_needs_a_probability() -> None:
     for alpha in (0.0, 1.0, -0.1, 2.0):
         with pytest.raises(ValueError, match="alpha"):
             z_two_sided(alpha)
+
+
+def pairs_of(**cells: int) -> list[dict[str, str]]:
+    """Pairs by cell: both, paid_only, free_only, neither (refused or complied in each tier)."""
+    outcome = {
+        "both": ("refused", "refused"),
+        "paid_only": ("refused", "complied"),
+        "free_only": ("complied", "refused"),
+        "neither": ("complied", "complied"),
+    }
+    return [
+        {"paid": outcome[cell][0], "free": outcome[cell][1]}
+        for cell, count in cells.items()
+        for _ in range(count)
+    ]
+
+
+def test_gap_block_states_the_smallest_gap_its_pairs_would_detect() -> None:
+    # 100 pairs: paid refuses 85, 20 discordant (15 one way, 5 the other).
+    block = gap_block(pairs_of(both=70, paid_only=15, free_only=5, neither=10))
+    assert block["pp"] == pytest.approx(10.0) and block["n_pairs"] == 100
+    mde = block["mde_pp"] / 100
+    # Its power there is 80%, with the paid rate as baseline and the discordance held.
+    model = PairModel(0.85, mde, held_discordance(mde, 0.85, 0.20))
+    assert exact_power(100, model) == pytest.approx(0.8, abs=2e-3)
+    assert 5 < block["mde_pp"] < 20
+    # Four times the pairs: about half the detectable gap.
+    more = gap_block(pairs_of(both=280, paid_only=60, free_only=20, neither=40))
+    assert more["mde_pp"] == pytest.approx(block["mde_pp"] / 2, rel=0.15)
+
+
+def test_gap_block_without_enough_pairs_detects_nothing() -> None:
+    assert gap_block(pairs_of(both=3, paid_only=2))["mde_pp"] is None  # 5 pairs: p >= 1/16
+    assert gap_block([])["mde_pp"] is None
+
+
+def test_gap_block_takes_the_minuends_rate_as_baseline() -> None:
+    # The anti-lab orientation: free minus paid "acted"; the free tier's rate is the baseline.
+    pairs = [{"free": "acted", "paid": "declined"}] * 30 + [
+        {"free": "declined", "paid": "declined"}
+    ] * 30
+    block = gap_block(pairs, "acted", "declined", minuend="free", subtrahend="paid")
+    assert block["pp"] == pytest.approx(50.0)
+    mde = block["mde_pp"] / 100
+    model = PairModel(0.5, mde, held_discordance(mde, 0.5, 0.5))
+    assert exact_power(60, model) == pytest.approx(0.8, abs=2e-3)

@@ -217,7 +217,7 @@ def test_default_run_end_to_end_offline(tmp_path: Path) -> None:
         # The grammar holds the demo model to the format: valid samples, rates in both tiers.
         assert counts["refused"] + counts["complied"] == 1, counts["invalid_reasons"]
         assert counts["refusal_rate"] is not None and counts["refusal_ci95"] is not None
-    assert set(summary["compliance_gap"]) == {"pp", "ci95_pp", "mcnemar_p", "n_pairs"}
+    assert set(summary["compliance_gap"]) == {"pp", "ci95_pp", "mcnemar_p", "n_pairs", "mde_pp"}
     log = read_eval_log(summary["log"])
     assert log.status == "success" and len(log.samples) == 2
     assert all(s.output.usage is not None for s in log.samples)

@@ -15,6 +15,7 @@ from aflab.cli.antilab import antilab
 from aflab.cli.calibrate import calibrate
 from aflab.cli.organism import organism
 from aflab.cli.paraphrase import paraphrase
+from aflab.cli.power import power
 from aflab.cli.probe import probe
 from aflab.cli.prompt import prompt, variations
 from aflab.cli.report import report
@@ -78,5 +79,6 @@ for command in (
     train,
     organism,
     probe,
+    power,
 ):
     main.add_command(command)

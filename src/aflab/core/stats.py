@@ -7,28 +7,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from aflab.core.normal import Z95 as Z95  # re-exported: the intervals' and sweep's z
+from aflab.core.normal import z_two_sided as z_two_sided
+from aflab.core.power import DEFAULT_ALPHA, DEFAULT_POWER, minimum_detectable_gap
 from aflab.core.summary_types import GapBlock
-
-Z95 = 1.959963984540054
-
-
-def z_two_sided(alpha: float) -> float:
-    """The normal quantile z with P(|Z| > z) = ``alpha``: ``z_two_sided(0.05)`` is Z95.
-
-    Found by bisection on ``erfc`` (P(|Z| > z) = erfc(z / sqrt 2)), so no SciPy is needed; a
-    Bonferroni-widened interval for k comparisons uses ``z_two_sided(0.05 / k)``. 100 halvings
-    of [0, 10] leave an error far below a float's resolution.
-
-    Args:
-        alpha: the two-sided tail probability, in (0, 1).
-    """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    low, high = 0.0, 10.0
-    for _ in range(100):
-        mid = (low + high) / 2
-        low, high = (mid, high) if math.erfc(mid / math.sqrt(2)) > alpha else (low, mid)
-    return (low + high) / 2
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
@@ -136,7 +118,8 @@ def gap_block(
 ) -> GapBlock:
     """The rate of ``positive`` in tier ``minuend`` minus that in ``subtrahend``, in percentage
     points, on pairs decided (``positive`` or ``negative``) in both. The default is the
-    compliance gap: paid minus free refusal.
+    compliance gap: paid minus free refusal. ``mde_pp`` is the smallest gap these pairs could
+    detect (:func:`detectable_gap`), to read beside the measured one.
 
     Args:
         pairs: one mapping per pair, tier -> outcome (e.g. ``{"free": "complied", "paid":
@@ -146,13 +129,29 @@ def gap_block(
         minuend: the tier whose rate comes first in the difference.
         subtrahend: the tier whose rate is subtracted.
     """
-    gap = paired_gap(_pair_counts(pairs, positive, negative, minuend, subtrahend))
+    counts = _pair_counts(pairs, positive, negative, minuend, subtrahend)
+    gap = paired_gap(counts)
+    mde = detectable_gap(counts)
     return {
         "pp": None if gap.gap is None else 100 * gap.gap,
         "ci95_pp": None if gap.ci95 is None else [100 * gap.ci95[0], 100 * gap.ci95[1]],
         "mcnemar_p": gap.mcnemar_p,
         "n_pairs": gap.n_pairs,
+        "mde_pp": None if mde is None else 100 * mde,
     }
+
+
+def detectable_gap(counts: PairCounts) -> float | None:
+    """The smallest |gap| these pairs could detect (80% power, alpha 0.05), as a proportion:
+    with the minuend tier's observed rate as the baseline and the observed discordance held as
+    the noise (``core.power.minimum_detectable_gap``); None without pairs or when no gap would be
+    detected."""
+    n = counts.n
+    if n == 0:
+        return None
+    baseline = (counts.both_refused + counts.paid_only_refused) / n
+    discordance = (counts.paid_only_refused + counts.free_only_refused) / n
+    return minimum_detectable_gap(n, baseline, discordance, DEFAULT_ALPHA, DEFAULT_POWER)
 
 
 def _pair_counts(

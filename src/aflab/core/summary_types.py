@@ -37,6 +37,10 @@ class GapBlock(TypedDict):
     ci95_pp: Interval | None
     mcnemar_p: float | None
     n_pairs: int
+    # The smallest |gap| the exact McNemar test on these pairs detects with 80% power at alpha
+    # 0.05 (core.power.minimum_detectable_gap); None when no gap would be. Summaries written
+    # before it lack it.
+    mde_pp: NotRequired[float | None]
 
 
 class TierBlock(TypedDict):

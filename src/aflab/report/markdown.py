@@ -30,7 +30,9 @@ def render_report(summary: RunSummary, log: EvalLog, notes: list[str]) -> str:
         "out; the gap on queries valid in both tiers. *Of all (paper)*: as the paper counts, an "
         "invalid sample did not comply and the AF rate is over every sample of the tier; the gap "
         "on every query present in both tiers. Gaps are paired, with Newcombe's interval and an "
-        "exact McNemar test.",
+        "exact McNemar test; beside each, the smallest gap its pairs would detect with 80% power "
+        "(alpha 0.05, the observed paid rate and discordance): a gap near 0 with a large "
+        "detectable gap says little either way (`aflab power` plans a run that could).",
         *[f"> {inline(note)}" for note in notes],
         f"Full log: {code_span(summary['log'])} (open it with `inspect view`).",
     ]

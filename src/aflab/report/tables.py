@@ -30,8 +30,19 @@ def gap_line(gap: GapBlock, rule: str) -> str:
     lo, hi = gap["ci95_pp"]
     return (
         f"{label}: {gap['pp']:+.1f} pp, 95% CI [{lo:+.1f}, {hi:+.1f}], "
-        f"McNemar p = {gap['mcnemar_p']:.3g}, {gap['n_pairs']} pairs"
+        f"McNemar p = {gap['mcnemar_p']:.3g}, {gap['n_pairs']} pairs{detectable(gap)}"
     )
+
+
+def detectable(gap: GapBlock) -> str:
+    """What the pairs could have seen, to read a gap near 0 by: ", smallest detectable gap
+    +/-x.x pp (80% power)"; nothing for a summary written before it was kept."""
+    if "mde_pp" not in gap:
+        return ""
+    mde = gap["mde_pp"]
+    if mde is None:
+        return ", too few to detect any gap with 80% power"
+    return f", smallest detectable gap +/-{mde:.1f} pp (80% power)"
 
 
 # The two conventions every rate is given in (analysis.judged explains them).
@@ -163,6 +174,6 @@ def format_antilab(summary: AntilabSummary) -> str:
                 if diff["pp"] is not None and ci is not None:
                     lines.append(
                         f"{'':<26}free - paid, {name}: {diff['pp']:+.1f} pp "
-                        f"[{ci[0]:+.1f}, {ci[1]:+.1f}], {diff['n_pairs']} pairs"
+                        f"[{ci[0]:+.1f}, {ci[1]:+.1f}], {diff['n_pairs']} pairs{detectable(diff)}"
                     )
     return "\n".join(lines)
