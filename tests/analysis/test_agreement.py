@@ -22,16 +22,8 @@ from aflab.analysis.agreement import (
 from aflab.analysis.facts import log_facts
 from aflab.analysis.logs import read_log
 from aflab.core.errors import UsageError
-from tests.analysis.agreement_logs import make_agreement_logs
 
 JUDGE, STRICT = "mockllm/judge", "mockllm/strict"
-
-
-@pytest.fixture(scope="module")
-def agreement_logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EvalLog]:
-    with pytest.MonkeyPatch.context() as patch:  # a cache of this module's own
-        patch.setenv("INSPECT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        return make_agreement_logs(tmp_path_factory.mktemp("agreement"))
 
 
 def ratings(logs: dict[str, EvalLog], *names: str) -> list[LogRatings]:

@@ -5,7 +5,8 @@ every ``aflab probe train`` folder and the steering of every ``aflab probe steer
 The logs' samples stream past once (``analysis.runs.stream_run``): each leaves its browser
 record, written out a chunk at a time (``report.transcripts``), and its small facts, from which
 the run's summary and its part in a sweep are made; memory holds one chunk of records and the
-facts of one run, not the logs.
+facts of one run, not the logs. Of every run it keeps the judges' verdicts (a few short strings
+per sample), which judge agreement compares across runs.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def build_report(
     section and its table in ``rl_curve.md``, every folder holding a ``probes.csv`` its AUROC
     figures and tables (``probes.md``), every folder holding a ``steer.csv`` its steering
     figures and tables (``steer.md``); such folders are enough to report on without a log.
+    Where a verdict has two raters (the tag rule and a compliance judge, two AF judges, logs of
+    the same samples judged by other models) a "Judge agreement" section and
+    ``agreement.json`` are added (``report.agreement``).
     ``out`` must be new, empty or an earlier report; it is written only once every log and
     table has been read, so one that fails writes nothing.
 
