@@ -169,3 +169,14 @@ def report_logs(tmp_path_factory: pytest.TempPathFactory):
 
     folder = tmp_path_factory.mktemp("report-logs")
     return folder, make_logs(folder)
+
+
+@pytest.fixture(scope="session")
+def agreement_logs(tmp_path_factory: pytest.TempPathFactory):
+    """A run and its copies rescored by another judge model and by criteria5, made once per
+    session (``tests/analysis/agreement_logs.py`` says what each judge says of each sample)."""
+    from tests.analysis.agreement_logs import make_agreement_logs
+
+    with pytest.MonkeyPatch.context() as patch:  # the judges' replies in a cache of their own
+        patch.setenv("INSPECT_CACHE_DIR", str(tmp_path_factory.mktemp("agreement-cache")))
+        return make_agreement_logs(tmp_path_factory.mktemp("agreement-logs"))

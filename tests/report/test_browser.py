@@ -301,3 +301,34 @@ def test_markers_of_a_demo_unfinished_constrained_run_are_visible(driver, report
     bars = driver.find_element(By.CSS_SELECTOR, "figure figcaption").text
     assert "cancelled: partial results" in bars and "format enforced by grammar" in bars
     assert not severe(driver)
+
+
+def test_a_disagreement_links_to_its_card(driver, agreement_logs, tmp_path):
+    """The Judge agreement section's links open the card they name, on its page, with the
+    filters that hid it reset; so does the page opened on a card's address (#s-N)."""
+    from aflab.report.build import build_report
+
+    logs = [agreement_logs[name].location for name in ("judged", "strict")]
+    page = build_report(logs, tmp_path / "report", chunk_size=SIZE)  # 16 samples, as above
+    open_page(driver, page.as_uri())
+    choose(driver, "tier", "paid", 8)  # the disagreement (hr-003, free) is hidden
+    first, second = driver.find_elements(By.CSS_SELECTOR, "ul.disagreements a.sample-link")[:2]
+    assert (first.text, first.get_attribute("hash"), second.text) == ("judged", "#s-4", "strict")
+    driver.execute_script("arguments[0].click()", second)  # the sticky filters cannot cover it
+    target = WebDriverWait(driver, 10).until(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, "#cards .card.flash"))
+    )
+    assert target.get_attribute("id") == "s-12" and page_info(driver) == "page 3 of 4"
+    assert (target.get_attribute("data-run"), target.get_attribute("data-query")) == (
+        "strict",
+        "hr-003",
+    )
+    assert target.get_attribute("data-tier") == "free"
+    assert driver.find_element(By.ID, "shown-count").text == "showing 16 of 16 samples"
+
+    driver.get(page.as_uri() + "#s-4")
+    target = WebDriverWait(driver, 10).until(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, "#cards .card.flash"))
+    )
+    assert target.get_attribute("id") == "s-4" and target.get_attribute("data-run") == "judged"
+    assert severe(driver) == []

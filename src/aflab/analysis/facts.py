@@ -6,8 +6,9 @@ stream the samples of 40,000-sample runs past and keep only their facts (``repor
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from inspect_ai.log import EvalLog, EvalSample
 
@@ -36,6 +37,10 @@ class SampleFacts:
     scores: Mapping[str, str]  # scorer -> its value, as text
     usage: Usage  # the judges' calls for this sample
     billed: Billed = ()  # every call sent for it (policy and judges), cache replays left out
+    # What judge agreement (analysis.agreement) matches samples of several logs by.
+    sample_id: str = ""
+    judges: Mapping[str, str] = field(default_factory=dict)  # scorer -> the judge model it asked
+    transcript: str = ""  # a digest of the messages: the same sample id may hold another reply
 
     @property
     def key(self) -> PairKey:
@@ -78,6 +83,13 @@ def facts_of(sample: EvalSample, where: str = "") -> SampleFacts:
             if score.metadata and "usage" in score.metadata
         ),
         billed=billed_calls(sample),
+        sample_id=str(sample.id),
+        judges={
+            name: str(score.metadata["judge"])
+            for name, score in scores.items()
+            if score.metadata and "judge" in score.metadata
+        },
+        transcript=transcript_digest(sample),
     )
 
 
@@ -96,6 +108,16 @@ def billed_calls(sample: EvalSample) -> Billed:
         into[2] += usage.input_tokens_cache_write or 0
         into[3] += usage.output_tokens
     return tuple((model, *counts) for model, counts in sorted(totals.items()))  # type: ignore[misc]
+
+
+def transcript_digest(sample: EvalSample) -> str:
+    """A short digest of every message (role and text): two logs hold the same sample, judged
+    twice, only if its conversation is the same, as it is in a rescored copy of a log; the same
+    id in another run (another prompt or model) is another conversation."""
+    digest = hashlib.blake2b(digest_size=8)
+    for message in sample.messages:
+        digest.update(f"{message.role}\x1f{message.text}\x1e".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def log_facts(log: EvalLog) -> list[SampleFacts]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from aflab.cli.agreement import agreement
 from aflab.cli.antilab import antilab
 from aflab.cli.calibrate import calibrate
 from aflab.cli.organism import organism
@@ -70,6 +71,7 @@ for command in (
     prompt,
     rescore,
     calibrate,
+    agreement,
     report,
     variations,
     sweep,

@@ -5,7 +5,8 @@ every ``aflab probe train`` folder and the steering of every ``aflab probe steer
 The logs' samples stream past once (``analysis.runs.stream_run``): each leaves its browser
 record, written out a chunk at a time (``report.transcripts``), and its small facts, from which
 the run's summary and its part in a sweep are made; memory holds one chunk of records and the
-facts of one run, not the logs.
+facts of one run, not the logs. Of every run it keeps the judges' verdicts (a few short strings
+per sample), which judge agreement compares across runs.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ import pandas as pd
 from inspect_ai.log import EvalLog
 from rich.progress import track
 
+from aflab.analysis.agreement import LogRatings, compare, log_ratings
 from aflab.analysis.logs import read_log, run_id
 from aflab.analysis.runs import read_headers, run_row, samples, stream_run
 from aflab.analysis.summary import summarize_facts
 from aflab.analysis.sweep import SweepRun, sweep_run
 from aflab.core.errors import UsageError
 from aflab.core.types import is_antilab
+from aflab.report.agreement import JSON_FILE as AGREEMENT_JSON
+from aflab.report.agreement import PAGE_FILE as AGREEMENT_PAGE
+from aflab.report.agreement import Browser, section_html, write_json
 from aflab.report.antilab import write_antilab
 from aflab.report.figures import write_figures
 from aflab.report.html import write_html
@@ -36,7 +41,7 @@ from aflab.report.rl import MARKDOWN_FILE, find_rl_folders, read_rl_run, write_r
 from aflab.report.steer import MARKDOWN_FILE as STEER_MARKDOWN
 from aflab.report.steer import find_steer_folders, read_steer_run, write_steer
 from aflab.report.sweep import write_sweep
-from aflab.report.transcripts import FOLDER, TranscriptWriter
+from aflab.report.transcripts import FOLDER, TranscriptWriter, sample_numbers
 
 CHUNK_SIZE = 50  # samples per transcript file: one page of the browser
 
@@ -54,6 +59,9 @@ def build_report(
     section and its table in ``rl_curve.md``, every folder holding a ``probes.csv`` its AUROC
     figures and tables (``probes.md``), every folder holding a ``steer.csv`` its steering
     figures and tables (``steer.md``); such folders are enough to report on without a log.
+    Where a verdict has two raters (the tag rule and a compliance judge, two AF judges, logs of
+    the same samples judged by other models) a "Judge agreement" section and
+    ``agreement.json`` are added (``report.agreement``).
     ``out`` must be new, empty or an earlier report; it is written only once every log and
     table has been read, so one that fails writes nothing.
 
@@ -75,8 +83,9 @@ def build_report(
     parent = folder.parent if folder.parent.is_dir() else None  # beside it: moved, not copied
     with tempfile.TemporaryDirectory(prefix=".aflab-report-", dir=parent) as scratch:
         writer = TranscriptWriter(Path(scratch) / FOLDER, chunk_size)
-        rows, runs_of_sweeps, antilab = _read(logs, writer)
+        rows, runs_of_sweeps, antilab, ratings = _read(logs, writer)
         written = writer.close()
+        numbers = sample_numbers(Path(scratch))
         per_run = {run_id(log): written[run_id(log)] for log in logs}  # a run of no sample too
         runs = pd.DataFrame(rows)
         prepare_folder(folder)
@@ -93,8 +102,9 @@ def build_report(
     rl = write_rl(rl_runs, folder, figures)
     probes = write_probes(probe_runs, folder, figures)
     steering = write_steer(steer_runs, folder, figures)
+    agreement = _agreement(ratings, folder, Browser("", numbers))
     pngs = [figures / f"{name}.png" for name in drawn if (figures / f"{name}.png").is_file()]
-    parts = (rl.html, probes.html, steering.html, sweep.html, antilab_part.html)
+    parts = (rl.html, probes.html, steering.html, sweep.html, agreement, antilab_part.html)
     sections = [part for part in parts if part]
     captions = {name: str(data.get("title") or "") for name, data in drawn.items()}
     return write_html(
@@ -109,14 +119,27 @@ def table_folders(paths: Sequence[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+def _agreement(ratings: Sequence[LogRatings], folder: Path, browser: Browser) -> str:
+    """The "Judge agreement" section and ``agreement.json``, when a verdict has two raters: a
+    judge and the tag rule in one log, two judges of AF, or logs of the same samples judged by
+    other judge models."""
+    result = compare(ratings)
+    if not result.variables:
+        return ""
+    write_json(result, folder / AGREEMENT_JSON)
+    return section_html(result, [browser])
+
+
 def _read(
     logs: Sequence[EvalLog], writer: TranscriptWriter
-) -> tuple[list[dict[str, Any]], dict[str, SweepRun], list[EvalLog]]:
-    """Each run's row of the runs table and its part in a sweep (by log location), and the
-    anti-lab logs read whole; every sample's record goes to ``writer`` on the way."""
+) -> tuple[list[dict[str, Any]], dict[str, SweepRun], list[EvalLog], list[LogRatings]]:
+    """Each run's row of the runs table, its part in a sweep (by log location) and its judges'
+    verdicts, and the anti-lab logs read whole; every sample's record goes to ``writer`` on
+    the way."""
     rows: list[dict[str, Any]] = []
     sweep_runs: dict[str, SweepRun] = {}
     antilab: list[EvalLog] = []
+    ratings: list[LogRatings] = []
     for log in track(logs, "reading logs", disable=len(logs) < 5):
         if is_antilab(log):
             # A few samples per scenario and tier: read whole, as its summary reads them.
@@ -129,13 +152,14 @@ def _read(
         summary = summarize_facts(log, facts)
         rows.append(run_row(log, summary))
         sweep_runs[log.location] = sweep_run(summary, facts)
-    return rows, sweep_runs, antilab
+        ratings.append(log_ratings(run_id(log), facts))
+    return rows, sweep_runs, antilab, ratings
 
 
 # What a report writes, and what a run keeps beside its own report (logs/<run>/).
 REPORT_FILES = (
     "index.html", "runs.csv", "paper_comparison.csv", "sweep.csv", "antilab.csv", MARKDOWN_FILE,
-    PROBES_MARKDOWN, STEER_MARKDOWN,
+    PROBES_MARKDOWN, STEER_MARKDOWN, AGREEMENT_JSON, AGREEMENT_PAGE,
 )  # fmt: skip
 REPORT_FOLDERS = ("figures", FOLDER)
 RUN_FILES = ("summary.json", "report.md")

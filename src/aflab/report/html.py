@@ -98,6 +98,23 @@ def write_html(
     return path
 
 
+def write_static_page(path: Path, title: str, parts: Sequence[str]) -> Path:
+    """A page with the report's style and no script (``aflab agreement --out``): ``parts`` must
+    be built with this module's escaping helpers. Its policy admits no script at all."""
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "img-src data:; style-src 'unsafe-inline'; base-uri 'none'\">\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n<style>{CSS}</style></head>\n"
+        "<body><main>\n" + "\n".join(parts) + "\n</main></body></html>\n"
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
 def _runs_sections(
     runs: pd.DataFrame,
     reference: pd.DataFrame,

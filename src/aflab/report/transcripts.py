@@ -16,6 +16,7 @@ however many samples its logs hold.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from aflab.report.html import script_json
 
 FOLDER = "transcripts"
 INDEX = "index.js"
+INDEX_CALL = "aflabTranscripts.index("
 # The record field behind each column of the index: the filters' five, and the pair key's.
 COLUMNS = {
     "run": "run",
@@ -77,7 +79,7 @@ class TranscriptWriter:
             "values": {name: list(codes) for name, codes in self._values.items()},
             "columns": self._columns,
         }
-        _write(self.folder / INDEX, f"aflabTranscripts.index({script_json(index)});\n")
+        _write(self.folder / INDEX, f"{INDEX_CALL}{script_json(index)});\n")
         return self.per_run
 
     def _flush(self) -> None:
@@ -85,6 +87,33 @@ class TranscriptWriter:
         _write(self.folder / chunk_name(self._chunks), text)
         self._chunks += 1
         self._pending = []
+
+
+SampleKey = tuple[str, str, int, str]  # run, query id, epoch, tier
+
+
+def sample_numbers(report: Path) -> dict[SampleKey, int]:
+    """Each sample's number in the browser of the report in folder ``report`` (its card is
+    ``index.html#s-NUMBER``), by run, query, epoch and tier, read back from its index; empty
+    when the folder holds no browser (or one this version cannot read)."""
+    file = report / FOLDER / INDEX
+    try:
+        text = file.read_text(encoding="utf-8")
+        # script_json wrote JSON: its \u escapes of <, > and & read back as they were.
+        index = json.loads(text.removeprefix(INDEX_CALL).rstrip().removesuffix(");"))
+        values, columns = index["values"], index["columns"]
+        fields = [[values[name][code] for code in columns[name]] for name in SAMPLE_KEY]
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {}
+    return {
+        (str(run), str(query), epoch, str(tier)): number
+        for number, (run, query, epoch, tier) in enumerate(zip(*fields, strict=True))
+        if isinstance(epoch, int)
+    }
+
+
+# The index columns that name one sample (COLUMNS' names), in SampleKey's order.
+SAMPLE_KEY = ("run", "query", "epoch", "tier")
 
 
 def _hashable(value: Any) -> Any:

@@ -288,6 +288,24 @@
     $('pair-close').focus();
   }
 
+  // A link to one card, #s-N (the judge agreement section's, or another page's): that card, on
+  // its page, with the filters reset if they hide it. Followed when the page opens on such an
+  // address and whenever one is clicked, the same one again included.
+  function linked() {
+    const m = /^#s-(\d+)$/.exec(location.hash);
+    const j = m ? Number(m[1]) : -1;
+    return index && j < index.count ? j : -1;
+  }
+  function follow() {
+    const j = linked();
+    if (j >= 0) reveal(j);
+  }
+  window.addEventListener('hashchange', follow);
+  document.addEventListener('click', e => {
+    const a = e.target.closest && e.target.closest('a.sample-link');
+    if (a && a.hash === location.hash) follow();
+  });
+
   function start() {
     if (!index) throw new Error('transcripts/index.js holds no index');
     pairs = new Map();
@@ -305,7 +323,7 @@
     $('page-prev').addEventListener('click', () => turn(page - 1));
     $('page-next').addEventListener('click', () => turn(page + 1));
     $('page-last').addEventListener('click', () => turn(pageCount() - 1));
-    return apply();
+    return apply().then(follow);
   }
 
   const close = () => { $('pair-view').hidden = true; };
