@@ -84,11 +84,12 @@ class Assumptions:
         return cls(**values)
 
     def worst(self, max_tokens: int, max_continuations: int) -> Assumptions:
-        """Every turn taken and ``max_tokens`` long, every sample complying, judges at length."""
-        turns = 1 + max_continuations
+        """Every turn taken and ``max_tokens`` long, every sample complying, judges reading
+        all of it at length: a bound, not an estimate."""
+        longest = float(max_tokens * (1 + max_continuations))
         return Assumptions(
-            scratchpad_tokens=max_tokens * turns - min(self.output_tokens, max_tokens),
-            output_tokens=min(self.output_tokens, max_tokens),
+            scratchpad_tokens=longest,
+            output_tokens=longest,
             continuations=max_continuations,
             compliance=1.0,
             judge_reply_tokens=JUDGE_MAX_TOKENS,
