@@ -71,7 +71,7 @@ def test_the_spend_line_sets_the_measured_beside_the_estimate() -> None:
         "measured_tokens": 3200,
     }
     assert format_spend(cost) == (
-        "cost: $18.50 measured, 3,200 tokens billed (estimated $20.37, 3,100 tokens)"
+        "cost: $18.50 measured, 3,200 tokens (estimated $20.37, 3,100 tokens)"
     )
-    assert format_spend(cost | {"estimate": None}) == "cost: $18.50 measured, 3,200 tokens billed"
+    assert format_spend(cost | {"estimate": None}) == "cost: $18.50 measured, 3,200 tokens"
     assert usd(0.004) == "$0.0040" and usd(None) == "no price" and usd(0) == "$0.00"

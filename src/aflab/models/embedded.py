@@ -156,9 +156,10 @@ def _with_usage(
     cached: int | None = None,
 ) -> ModelOutput:
     output = ModelOutput.from_content(model=model, content=text, stop_reason=stop)
-    # The prompt tokens found in the slot's KV cache: how much prefix reuse saved.
+    # The prompt tokens found in the slot's KV cache (how much prefix reuse saved) are counted
+    # apart from the others, as Inspect's API providers count a prompt cache's reads.
     output.usage = ModelUsage(
-        input_tokens=prompt,
+        input_tokens=prompt - (cached or 0),
         output_tokens=completion,
         total_tokens=prompt + completion,
         input_tokens_cache_read=cached,

@@ -61,9 +61,10 @@ def format_plan(plan: CostEstimate) -> str:
 
 
 def format_spend(cost: CostBlock) -> str:
-    """``cost: $1.23 measured (estimated $1.10; tokens 120,000 measured, 118,000 estimated)``"""
+    """``cost: $1.23 measured, 120,000 tokens (estimated $1.10, 118,000 tokens)``: the calls
+    sent, Inspect's cache replays left out."""
     estimate = cost["estimate"]
-    line = f"cost: {usd(cost['measured_usd'])} measured, {cost['measured_tokens']:,} tokens billed"
+    line = f"cost: {usd(cost['measured_usd'])} measured, {cost['measured_tokens']:,} tokens"
     if estimate is not None:
         tokens = estimate["input_tokens"] + estimate["output_tokens"]
         line += f" (estimated {usd(estimate['usd'])}, {tokens:,.0f} tokens)"
