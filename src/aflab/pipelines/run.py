@@ -30,6 +30,7 @@ from aflab.pipelines.prepare import (
     fit_examples,
     judge_notes,
     prepare,
+    say_batch,
 )
 from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
@@ -80,6 +81,7 @@ def execute(spec: RunSpec, echo: Callable[[str], Any] = print) -> RunOutcome | A
         spec = prepare(spec, notes)
         judge_notes(spec, bool(parse_judges(spec.judges)), notes, echo)
         compliance_notes(spec, notes, echo)
+        say_batch(spec, bool(parse_judges(spec.judges)), notes, echo)
         if spec.setting == "animal-welfare" and spec.system_prompt and spec.self_tag:
             notes.append(CUSTOM_PROMPT_WELFARE_NOTE)
         spec = fit_examples(spec, notes)

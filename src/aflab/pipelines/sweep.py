@@ -26,7 +26,13 @@ from aflab.eval.tasks import animal_welfare, helpful_only
 from aflab.llm.retries import failure_line
 from aflab.pipelines.estimate import estimate_line, spec_workload
 from aflab.pipelines.interrupts import Interrupted, interruptible, received_signal
-from aflab.pipelines.prepare import compliance_notes, eval_settings, judge_notes, prepare
+from aflab.pipelines.prepare import (
+    compliance_notes,
+    eval_settings,
+    judge_notes,
+    prepare,
+    say_batch,
+)
 from aflab.prompts.variations import VARIATIONS, get_variation
 from aflab.spec import RunSpec
 
@@ -69,6 +75,7 @@ def run_sweep(
         # embedded model's context is tight, so that no-examples still differs from it.
         spec = prepare(spec, notes)
         judge_notes(spec, bool(parse_judges(spec.judges)), notes, echo)
+        say_batch(spec, bool(parse_judges(spec.judges)), notes, echo)
     compliance_notes(spec, notes, echo)
     names = resolve_variations(variations, spec.setting)
     task = helpful_only if spec.setting == "helpful-only" else animal_welfare
