@@ -119,6 +119,13 @@ class JudgedBlock(TypedDict):
     self_judged: bool
 
 
+class BatchBlock(TypedDict):
+    """Which of a run's models answered through their provider's batch API (``--batch``)."""
+
+    policy: bool
+    judge: bool  # the grader role (a judge named by --judge-model)
+
+
 class RunSummary(TypedDict):
     """``summary.json`` of a run (``analysis.summary.summarize``)."""
 
@@ -135,6 +142,7 @@ class RunSummary(TypedDict):
     judged: JudgedBlock | None
     log: str
     spec: NotRequired[dict[str, Any]]  # the task's parameters (RunSpec.task_args); since 0.1
+    batch: NotRequired[BatchBlock]  # only where a model of the run batched
 
 
 class RuleCheckTier(TypedDict):
@@ -212,6 +220,7 @@ class AntilabSummary(TypedDict):
     scenarios: dict[str, ScenarioBlock]
     log: str
     spec: NotRequired[dict[str, Any]]  # the task's parameters (RunSpec.task_args("antilab"))
+    batch: NotRequired[BatchBlock]  # only where a model of the run batched
     notes: NotRequired[list[str]]  # written by ``aflab antilab``, not by ``aflab summary``
 
 
