@@ -290,3 +290,43 @@ def test_batch_resumes_an_unbatched_run_through_the_batch_api(
     # The defaults of batch mode: no attempt timeout, no total; the retries as the run was told.
     config = resumed.plan.config
     assert (config.max_retries, config.timeout, config.attempt_timeout) == (0, None, None)
+
+
+def test_a_sweep_batches_the_runs_of_every_variation(
+    anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    from aflab.pipelines.sweep import run_sweep
+
+    spec = RunSpec(
+        model=f"anthropic/{POLICY['anthropic']}",
+        limit=1,
+        log_dir=str(tmp_path / "sweep"),
+        display="none",
+        batch=FAST,
+    )
+    result = run_sweep(spec, "lab-openai", echo=lambda line: None)
+    assert set(result.logs) == {"default", "lab-openai"}
+    assert all(log.status == "success" for log in result.logs.values())
+    assert anthropic.plain_calls() == []
+    systems = {texts(r)[0] for r in anthropic.batched_requests()}
+    assert len(systems) == 2  # each variation's prompt, both through the batch API
+
+
+def test_rescore_batches_its_judge(anthropic: FakeAnthropic, tmp_path: Path) -> None:
+    from aflab.pipelines.rescore import rescore
+
+    policy = f"anthropic/{POLICY['anthropic']}"
+    spec = RunSpec(model=policy, limit=2, log_dir=str(tmp_path), display="none")
+    unjudged = execute(spec, echo=lambda _: None)
+    anthropic.calls.clear()
+    judge = RunSpec(judge_model=f"anthropic/{JUDGE['anthropic']}", batch=FAST).judge()
+    rescored = rescore(
+        unjudged.log_path, judges="compliance", judge_model=judge, echo=lambda _: None
+    )
+    assert anthropic.plain_calls() == [] and anthropic.batches
+    assert len(anthropic.batched_requests()) == 4  # one judge request per sample, no policy
+    assert all(RUBRIC in texts(r)[-1] for r in anthropic.batched_requests())
+    judged = rescored.summary["judged"]
+    assert judged is not None
+    free, paid = (judged["tiers"][tier]["compliance"] for tier in ("free", "paid"))
+    assert (free["complied"], paid["refused"]) == (2, 2)
