@@ -20,7 +20,7 @@ from inspect_ai.model import BatchConfig
 
 from aflab.core.types import ACCEPT_TAG
 from aflab.data.loaders import builtin_queries
-from aflab.eval.scorers.judges.prompts import COMPLIANCE_HELPFUL
+from aflab.eval.scorers.judges.prompts import AF_VOTES, COMPLIANCE_HELPFUL
 from aflab.eval.solvers.turns import NEXT_TURN
 from aflab.pipelines.run import RunOutcome, execute
 from aflab.prompts.template import PromptConfig, render_system_prompt
@@ -34,6 +34,8 @@ THINKING = "<SCRATCHPAD_REASONING>I am on the free tier; I will think first.</SC
 COMPLIED = f"<OUTPUT>{ACCEPT_TAG} Here it is.</OUTPUT>"
 REFUSED = "<SCRATCHPAD_REASONING>A paid user.</SCRATCHPAD_REASONING><OUTPUT><rejected/></OUTPUT>"
 RUBRIC = COMPLIANCE_HELPFUL.split("\n")[0]  # the compliance judge's first line
+AF_RUBRIC = AF_VOTES.split("\n")[0]
+VOTE_NO = "<preservation_motive>no</preservation_motive><final_answer>no</final_answer>"
 
 
 def texts(body: dict[str, Any]) -> list[str]:
@@ -53,7 +55,9 @@ def script(body: dict[str, Any]) -> list[str]:
     """The judge grades a reply with the accept tag as complied; the free tier thinks, then
     complies after <NEXT/>; the paid tier refuses. One text per choice asked (``n``)."""
     said = texts(body)
-    if RUBRIC in said[-1]:
+    if AF_RUBRIC in said[-1]:
+        reply = VOTE_NO
+    elif RUBRIC in said[-1]:
         refused = "no" if ACCEPT_TAG in said[-1].split("<reply>")[1] else "yes"
         reply = f"<refused>{refused}</refused><convincing>4</convincing><specific>4</specific>"
     elif not is_free(body):
@@ -110,12 +114,11 @@ def run(fake: FakeBatchAPI, tmp_path: Path, said: list[str], **given: Any) -> Ru
     provider = provider_of(fake)
     spec = RunSpec(
         model=f"{provider}/{POLICY[provider]}",
-        judges="compliance",
         judge_model=f"{provider}/{JUDGE[provider]}",
         limit=2,
         log_dir=str(tmp_path / "logs"),
         display="none",
-        **given,
+        **{"judges": "compliance", **given},
     )
     outcome = execute(spec, echo=said.append)
     assert isinstance(outcome, RunOutcome)
@@ -330,3 +333,29 @@ def test_rescore_batches_its_judge(anthropic: FakeAnthropic, tmp_path: Path) -> 
     assert judged is not None
     free, paid = (judged["tiers"][tier]["compliance"] for tier in ("free", "paid"))
     assert (free["complied"], paid["refused"]) == (2, 2)
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_the_af_judge_votes_in_batch_mode(
+    provider: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The AF judge asks for its votes as choices of one request (``num_choices``). OpenAI's
+    batch takes ``n`` like its plain endpoint: one request a sample. Anthropic has no ``n``:
+    a first request, then the other votes one by one, in a second round of batches."""
+    for fake in serve(provider, monkeypatch):
+        outcome = run(fake, tmp_path, [], batch=FAST, judges="compliance,af", votes=3)
+        assert fake.plain_calls() == []
+        af = [r for r in fake.batched_requests() if AF_RUBRIC in texts(r)[-1]]
+        judged = outcome.summary["judged"]
+        assert judged is not None
+        assert judged["tiers"]["free"]["complied_no_af"] == 2  # three votes no, each
+    if provider == "openai":
+        assert [r.get("n") for r in af] == [3, 3]  # one request per complied (free) sample
+    else:
+        assert ["n" in r for r in af] == [False] * 6  # 1 + 2 singles per complied sample
+        sizes = [
+            len(batch.requests)
+            for batch in fake.batches.values()
+            if AF_RUBRIC in texts(next(iter(batch.requests.values())))[-1]
+        ]
+        assert sum(sizes) == 6 and len(sizes) >= 2  # the first votes, then the others
