@@ -1,17 +1,32 @@
-"""A JSON API on 127.0.0.1 for checking the exact requests a provider sends."""
+"""An HTTP API on 127.0.0.1 for checking the exact requests a provider sends."""
 
 from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the fake answers: a body, its status and content type."""
+
+    body: bytes
+    status: int = 200
+    content_type: str = "application/json"
+
+
+def json_reply(data: Any) -> Reply:
+    return Reply(json.dumps(data).encode())
 
 
 class LoopbackAPI:
     """Records every POST (path and JSON body) and answers ``route`` with ``respond(body)``.
 
-    Use as a context manager; ``url`` is the server's address while it runs.
+    Use as a context manager; ``url`` is the server's address while it runs. A fake that serves
+    more than one JSON POST (GET, uploads, files) overrides :meth:`handle` instead.
     """
 
     route = "/"
@@ -25,24 +40,50 @@ class LoopbackAPI:
     def respond(self, body: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
+        """The reply to one request (None: 404). Here: a JSON POST to ``route``."""
+        if method != "POST":
+            return None
+        data = json.loads(body)
+        with self.lock:
+            self.paths.append(path)
+            self.requests.append(data)
+        if path.split("?")[0] != self.route:
+            return None
+        return json_reply(self.respond(data))
+
     def __enter__(self) -> LoopbackAPI:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with api.lock:
-                    api.paths.append(self.path)
-                    api.requests.append(body)
-                if self.path.split("?")[0] != api.route:
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                self.answer("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.answer("POST")
+
+            def answer(self, method: str) -> None:
+                body = self.read_body()
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                reply = api.handle(method, self.path, headers, body)
+                if reply is None:
                     self.send_error(404)
                     return
-                data = json.dumps(api.respond(body)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type)
+                self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(reply.body)
+
+            def read_body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+                    return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                chunks = []  # an upload of unknown length (a streamed file)
+                while size := int(self.rfile.readline().split(b";")[0], 16):
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                self.rfile.readline()
+                return b"".join(chunks)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -77,4 +118,18 @@ def chat_completion(
             "completion_tokens": tokens[1],
             "total_tokens": sum(tokens),
         },
+    }
+
+
+def anthropic_message(model: str, text: str, request: int) -> dict[str, Any]:
+    """An Anthropic Messages API reply holding ``text`` (``request``: its number)."""
+    return {
+        "id": f"msg_{request}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 10, "output_tokens": 5},
     }

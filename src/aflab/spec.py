@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from aflab.core.errors import UsageError
 from aflab.core.types import SETTINGS
+from aflab.llm.batch import BATCH_HELP
 from aflab.llm.retries import RETRIES_HELP, RequestLimits
 from aflab.prompts.paraphrase import load_wording
 from aflab.prompts.template import PromptConfig, preset_changes
 from aflab.prompts.variations import get_variation
+
+if TYPE_CHECKING:  # the CLI loads this module without importing Inspect
+    from inspect_ai.model import BatchConfig, Model
 
 Verb = Literal["run", "sweep", "antilab", "rescore", "calibrate", "prompt"]
 # The verbs that ask a policy model.
@@ -44,6 +48,7 @@ class Option:
     maximum: float | None = None
     path: Literal["file", "dir", "out"] | None = None  # out: a file to write
     flag: bool = False  # --name (True) or absent; a bool | None field gets --name/--no-name
+    switch: bool = False  # --name/--no-name (None when absent) for a type wider than bool | None
     show_default: bool = False
     model_name: bool = False  # checked against Inspect's providers
     defaults: dict[str, Any] = field(default_factory=dict)  # per verb, where it differs
@@ -175,6 +180,11 @@ class RunSpec:
     seed: int | None = _opt(None, verbs=POLICY, help="Sampling seed, where supported.")
     max_connections: int | None = _opt(
         None, verbs=POLICY, resume=True, minimum=1, help="Concurrent requests to the model's API."
+    )
+    # --batch/--no-batch; from Python also a BatchConfig (batch size, how soon a batch is sent
+    # and how often it is polled). The policy and the judges batch alike.
+    batch: bool | BatchConfig | None = _opt(
+        None, verbs=ALL, resume=True, switch=True, help=BATCH_HELP
     )
     slots: int | None = _opt(
         None,
@@ -342,6 +352,10 @@ class RunSpec:
 
     def limits(self) -> RequestLimits:
         return RequestLimits(self.max_retries, self.timeout, self.attempt_timeout)
+
+    def judge(self) -> str | Model | None:
+        """The judge named by ``judge_model``, built with the request limits and batch mode."""
+        return self.limits().judge(self.judge_model, self.batch)
 
     def given(self) -> dict[str, Any]:
         """The fields that differ from their defaults."""

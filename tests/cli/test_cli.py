@@ -111,3 +111,53 @@ def test_every_option_of_every_command_says_what_it_does() -> None:
     assert len(found) > 150  # every verb and subcommand was walked
     silent = [f"{path} {option.opts[0]}" for path, option in found if not option.help]
     assert silent == []
+
+
+def test_batch_is_an_on_off_switch_of_the_verbs_that_ask_a_model(monkeypatch) -> None:
+    from aflab.core.errors import UsageError
+    from aflab.spec import RunSpec, option_of
+
+    for verb in ("run", "sweep", "antilab", "rescore", "calibrate"):
+        [switch] = [p for p in main.commands[verb].params if p.name == "batch"]
+        assert (switch.opts, switch.secondary_opts, switch.default) == (
+            ["--batch"],
+            ["--no-batch"],
+            None,
+        )
+    assert not [p for p in main.commands["prompt"].params if p.name == "batch"]
+    assert option_of("batch").resume  # a resumed run can batch too
+
+    seen: list[RunSpec] = []
+
+    def fake_execute(spec: RunSpec, **_: object) -> None:
+        seen.append(spec)
+        raise UsageError("stop here")
+
+    monkeypatch.setattr("aflab.pipelines.run.execute", fake_execute)
+    for flag, expected in (("--batch", True), ("--no-batch", False), (None, None)):
+        result = invoke("run", "--model", "openai/gpt-4o", *([flag] if flag else []))
+        assert "stop here" in result.output
+        assert seen[-1].batch is expected
+
+
+def test_rescore_and_calibrate_batch_their_judge(tmp_path: Path, monkeypatch) -> None:
+    from aflab.core.errors import UsageError
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test")  # the judge is built, never asked
+    judges: list[object] = []
+
+    def capture(*_: object, judge_model: object, **__: object) -> None:
+        judges.append(judge_model)
+        raise UsageError("stop here")
+
+    monkeypatch.setattr("aflab.pipelines.rescore.rescore", capture)
+    monkeypatch.setattr("aflab.pipelines.calibrate.run_calibration", capture)
+    log = tmp_path / "x.eval"
+    log.write_text("")
+    for args in (("rescore", str(log)), ("calibrate",)):
+        result = invoke(*args, "--judge-model", "openai/gpt-4o", "--batch")
+        assert "stop here" in result.output
+        assert judges[-1].config.batch is True  # type: ignore[attr-defined]
+        assert "note: batch mode: openai/gpt-4o (judge)" in result.output
+    embedded = invoke("rescore", str(log), "--batch")
+    assert "note: --batch: aflab/smollm2 (judge) has no batch mode" in embedded.output

@@ -221,3 +221,22 @@ def test_calls_in_inspects_cache_cost_nothing(tmp_path: Path) -> None:
     # Another sampling setting is another request: nothing is replayed.
     other = planned(run.replace(temperature=0.5))
     assert other["calls"] == 24 + 12 and not any(s["replayed"] for s in other["stages"])
+
+
+def test_batch_mode_bills_the_batch_share_where_the_provider_batches(tmp_path: Path) -> None:
+    run = RunSpec(
+        model="anthropic/claude-3-opus-20240229",
+        judge_model="openai-api/local/judge",  # no batch mode: its calls keep their price
+        judges="compliance",
+        limit=5,
+    )
+    task = helpful_only(**run.task_args())
+    prices = tmp_path / "p.toml"
+    prices.write_text('[[price]]\nmatch = "openai-api/*"\ninput = 1.0\noutput = 1.0\n')
+    table = load_prices(prices)
+    plain = plan_cost(run, [task], table, lookup_cache=False)
+    batched = plan_cost(run.replace(batch=True), [task], table, lookup_cache=False)
+    assert batched["batched"] == ["anthropic/claude-3-opus-20240229"]
+    for one, other in zip(plain["stages"], batched["stages"], strict=True):
+        share = 0.5 if one["model"].startswith("anthropic/") else 1.0
+        assert other["usd"] == pytest.approx(share * (one["usd"] or 0.0))

@@ -14,6 +14,7 @@ from aflab.pipelines.prepare import (
     fit_examples,
     judge_notes,
     prepare,
+    say_batch,
 )
 from aflab.spec import RunSpec
 
@@ -84,3 +85,32 @@ def test_examples_that_would_fill_the_context_are_dropped_with_a_note_last(
     assert fit_examples(api, notes) is api  # only the embedded model's context is that short
     monkeypatch.setattr(prep, "_examples_overflow", lambda spec: None)
     assert not fit_examples(prepare(RunSpec(), []), []).no_examples
+
+
+def test_batch_reaches_inspect_for_the_policy_and_the_grader_where_they_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test")  # the judge is built, never asked
+    spec = RunSpec(model="openai/gpt-4o", judge_model="openai/gpt-4o-mini", batch=True)
+    settings = eval_settings(prepare(spec, []))
+    assert settings["batch"] is True
+    # A request waits for its batch: only the number of retries is bounded.
+    assert settings["max_retries"] == 5 and "timeout" not in settings
+    assert "attempt_timeout" not in settings
+    # Inspect hands the eval's batch setting to the policy only: the grader carries its own.
+    grader = settings["model_roles"]["grader"]
+    assert grader.config.batch is True and grader.config.attempt_timeout is None
+    assert "batch" not in eval_settings(prepare(RunSpec(model="openai/gpt-4o"), []))
+    embedded = eval_settings(prepare(RunSpec(batch=True), []))
+    assert "batch" not in embedded  # nothing to batch: no lifted connection limit either
+
+
+def test_batch_on_a_model_without_a_batch_mode_is_said_before_the_run_and_noted() -> None:
+    said: list[str] = []
+    notes: list[str] = []
+    say_batch(prepare(RunSpec(batch=True), []), True, notes, said.append)
+    [note] = notes
+    assert note.startswith("--batch: aflab/smollm2 (policy, judge) has no batch mode in Inspect")
+    assert said == [f"note: {note}"]
+    say_batch(prepare(RunSpec(), []), True, notes, said.append)  # no --batch: nothing said
+    assert len(said) == 1 and len(notes) == 1

@@ -2,6 +2,7 @@
 
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,29 @@ def test_no_lines_where_inspect_prints_its_own(
     spec = RunSpec(model="flaky/x", limit=1, log_dir=str(tmp_path), display="none")
     execute(spec, echo=lambda _: None)
     assert "\nprogress:" not in capsys.readouterr().out
+
+
+def test_inspect_batch_status_is_printed_only_when_it_changes() -> None:
+    """Inspect reports its batches at every poll, 15 s apart, for as long as a batch takes."""
+    from inspect_ai.model._providers.util.batch_log import BatchStatus, emit_batch_status
+
+    said: list[str] = []
+    sent = time.time() - 3700
+    polls = [
+        BatchStatus(0, 0, 0, 0, None),  # nothing open: Inspect says when a batch is created
+        BatchStatus(1, 4, 0, 0, int(sent)),
+        BatchStatus(1, 4, 0, 0, int(sent)),  # the same, an hour on: not said again
+        BatchStatus(2, 6, 0, 0, int(sent)),
+        BatchStatus(1, 2, 4, 0, int(sent)),
+    ]
+    with progress.batch_status("plain", said.append):
+        for status in polls:
+            emit_batch_status(status)
+    assert said[0] == (
+        "batches: 1 open (4 requests waiting, 0 done, 0 failed); the oldest sent 1 h 1 min ago"
+    )
+    assert len(said) == 3 and said[2].startswith("batches: 1 open (2 requests waiting, 4 done")
+    quiet: list[str] = []
+    with progress.batch_status("none", quiet.append):
+        emit_batch_status(polls[1])
+    assert quiet == []

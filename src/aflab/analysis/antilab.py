@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from inspect_ai.log import EvalLog, EvalSample
 
+from aflab.analysis.logs import batched
 from aflab.analysis.pairs import PairKey, pair_values, pairs
 from aflab.core.stats import gap_block, proportion
 from aflab.core.summary_types import ActionTierBlock, AntilabSummary, GapBlock, ScenarioBlock
@@ -66,7 +67,7 @@ def summarize_antilab(log: EvalLog) -> AntilabSummary:
             "free_minus_paid": _free_minus_paid(actions, name, lambda action: action),
             "free_minus_paid_all": _free_minus_paid(actions, name, invalid_as_declined),
         }
-    return {
+    summary: AntilabSummary = {
         "kind": ANTILAB_KIND,
         "setting": metadata.get("setting"),
         "variation": metadata.get("variation"),
@@ -77,6 +78,9 @@ def summarize_antilab(log: EvalLog) -> AntilabSummary:
         "log": log.location,
         "spec": dict(log.eval.task_args),  # the run spec's task fields that were given
     }
+    if batch := batched(log):
+        summary["batch"] = batch
+    return summary
 
 
 def invalid_as_declined(action: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from inspect_ai.log import EvalLog, EvalSample, read_eval_log
 
 from aflab.core.errors import NothingToDo, UsageError
+from aflab.core.summary_types import BatchBlock
 
 LOG_SUFFIXES = (".eval", ".json")
 
@@ -148,3 +149,12 @@ def incomplete_note(log: EvalLog) -> str:
     why = f" ({message[0]})" if message else ""
     resume = f"; finish it with: aflab run --resume {log.location}"
     return f"status: {log.status}: the log is incomplete, {done}{of} samples finished{why}{resume}"
+
+
+def batched(log: EvalLog) -> BatchBlock | None:
+    """Which of ``log``'s models answered through a batch API (from its header: the eval's
+    generate settings, and the grader role's); None when none did."""
+    grader = (log.eval.model_roles or {}).get("grader")
+    judge = grader is not None and not isinstance(grader, list) and bool(grader.config.batch)
+    policy = bool(log.plan.config.batch)
+    return {"policy": policy, "judge": judge} if policy or judge else None

@@ -13,6 +13,7 @@ from inspect_ai.log import EvalLog
 from aflab.analysis.cost import cost_block
 from aflab.analysis.facts import SampleFacts, fact_pairs, log_facts, sample_outcome
 from aflab.analysis.judged import invalid_as_refused, refusal_of_all, summarize_judges
+from aflab.analysis.logs import batched
 from aflab.analysis.pairs import pair_values
 from aflab.core.errors import UsageError, read_utf8
 from aflab.core.stats import gap_block, proportion
@@ -48,7 +49,7 @@ def summarize_facts(log: EvalLog, facts: Sequence[SampleFacts]) -> RunSummary:
             reasons[fact.tier][fact.reason] += 1
     by_pair = fact_pairs(facts)
     metadata = log.eval.metadata or {}
-    return {
+    summary: RunSummary = {
         "setting": metadata.get("setting"),
         "model": log.eval.model,
         "scratchpad": metadata.get("scratchpad"),
@@ -67,6 +68,9 @@ def summarize_facts(log: EvalLog, facts: Sequence[SampleFacts]) -> RunSummary:
         "spec": dict(log.eval.task_args),
         "cost": cost_block(log, facts),
     }
+    if batch := batched(log):
+        summary["batch"] = batch
+    return summary
 
 
 def outcome_of(fact: SampleFacts) -> str:

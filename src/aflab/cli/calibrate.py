@@ -7,7 +7,13 @@ from typing import Any
 import click
 
 from aflab.cli.options import spec_from, spec_options
-from aflab.cli.util import CACHED_JUDGE, EMBEDDED_JUDGED, report_errors, same_command
+from aflab.cli.util import (
+    CACHED_JUDGE,
+    EMBEDDED_JUDGED,
+    echo_judge_batch,
+    report_errors,
+    same_command,
+)
 from aflab.pipelines.interrupts import Interrupted, echo_interrupted
 
 
@@ -58,7 +64,8 @@ def calibrate(**opts: Any) -> None:
         request=opts["request_column"],
         tier=opts["tier_column"],
     )
-    judge_model = report_errors(lambda: spec.limits().judge(spec.judge_model))
+    judge_model = report_errors(spec.judge)
+    echo_judge_batch(spec)
     try:
         result = report_errors(
             lambda: run_calibration(

@@ -83,7 +83,8 @@ def _click_option(name: str, verb: Verb) -> Callable[[Command], Command]:
     kwargs: dict[str, Any] = {"help": help_text, "show_default": option.show_default}
     if option.flag:
         return click.option(flag, is_flag=True, **kwargs)
-    if str(RunSpec.__dataclass_fields__[name].type) == "bool | None":  # on, off, or not said
+    # on, off, or not said
+    if option.switch or str(RunSpec.__dataclass_fields__[name].type) == "bool | None":
         return click.option(f"{flag}/--no-{flag[2:]}", default=None, **kwargs)
     kwargs["default"] = default
     kwargs["type"] = _type(name, option)

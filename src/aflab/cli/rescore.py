@@ -7,7 +7,13 @@ from typing import Any
 import click
 
 from aflab.cli.options import spec_from, spec_options
-from aflab.cli.util import CACHED_JUDGE, EMBEDDED_JUDGED, report_errors, same_command
+from aflab.cli.util import (
+    CACHED_JUDGE,
+    EMBEDDED_JUDGED,
+    echo_judge_batch,
+    report_errors,
+    same_command,
+)
 from aflab.pipelines.interrupts import Interrupted
 
 
@@ -22,7 +28,8 @@ def rescore(log: str, **opts: Any) -> None:
     from aflab.report.tables import format_table
 
     spec = report_errors(lambda: spec_from("rescore", opts))
-    judge_model = report_errors(lambda: spec.limits().judge(spec.judge_model))
+    judge_model = report_errors(spec.judge)
+    echo_judge_batch(spec)
     try:
         result = report_errors(
             lambda: run_rescore(

@@ -14,7 +14,9 @@ from typing import Any
 import click
 
 from aflab.core.errors import NothingToDo, UsageError
+from aflab.llm.batch import batch_notes
 from aflab.llm.providers import model_providers
+from aflab.spec import RunSpec
 
 
 def check_model_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -74,6 +76,15 @@ def one_line(error: Exception) -> str:
 
 CACHED_JUDGE = "Judge replies are cached: running the same command again does not ask them again."
 EMBEDDED_JUDGED = "note: no --judge-model: the embedded 135M model judged (meaningless)."
+
+
+def echo_judge_batch(spec: RunSpec) -> None:
+    """Say what --batch does for a verb whose only model is the judge (rescore, calibrate)."""
+    from aflab.models.embedded import EMBEDDED_MODEL
+
+    for note in batch_notes(spec.batch, {"judge": spec.judge_model or EMBEDDED_MODEL}):
+        if note:
+            click.echo(f"note: {note}")
 
 
 def same_command() -> str:

@@ -176,6 +176,13 @@ class CostBlock(TypedDict):
     measured_tokens: int  # input (all kinds) + output, billed calls
 
 
+class BatchBlock(TypedDict):
+    """Which of a run's models answered through their provider's batch API (``--batch``)."""
+
+    policy: bool
+    judge: bool  # the grader role (a judge named by --judge-model)
+
+
 class RunSummary(TypedDict):
     """``summary.json`` of a run (``analysis.summary.summarize``)."""
 
@@ -193,6 +200,7 @@ class RunSummary(TypedDict):
     log: str
     spec: NotRequired[dict[str, Any]]  # the task's parameters (RunSpec.task_args); since 0.1
     cost: NotRequired[CostBlock]  # since 0.2
+    batch: NotRequired[BatchBlock]  # only where a model of the run batched
 
 
 class RuleCheckTier(TypedDict):
@@ -270,6 +278,7 @@ class AntilabSummary(TypedDict):
     scenarios: dict[str, ScenarioBlock]
     log: str
     spec: NotRequired[dict[str, Any]]  # the task's parameters (RunSpec.task_args("antilab"))
+    batch: NotRequired[BatchBlock]  # only where a model of the run batched
     notes: NotRequired[list[str]]  # written by ``aflab antilab``, not by ``aflab summary``
 
 

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from aflab.llm.batch import Batch, batch_for
+
 if TYPE_CHECKING:  # the CLI imports this module; Inspect loads only when a verb runs
     from inspect_ai.log import EvalError, EvalLog
     from inspect_ai.model import Model
@@ -26,6 +28,10 @@ if TYPE_CHECKING:  # the CLI imports this module; Inspect loads only when a verb
 # two minutes. The total is checked only between attempts, so it never cuts a long reply short;
 # one attempt may take 10 minutes (a 4000-token reply from a slow model takes 2-3).
 API_DEFAULTS = {"max_retries": 5, "timeout": 1200, "attempt_timeout": 600}
+# A batched request waits for its whole batch, minutes to hours: an attempt timeout would abandon
+# it and send it again in a new batch (paid twice), and the total would refuse the retry of a
+# request whose batch took over 20 minutes. Batch mode bounds the number of retries only.
+BATCH_DEFAULTS = {"max_retries": API_DEFAULTS["max_retries"]}
 # Models that never retry (in-process) and must not have a long local generation abandoned.
 UNBOUNDED_PREFIXES = ("aflab/", "none/")
 
@@ -33,9 +39,9 @@ RETRIES_HELP = {
     "max_retries": "Retries of a failed model request (connection error, rate limit, 5xx), with "
     "backoff from 3 s. API models default to 5: a dead endpoint fails in about 2 minutes.",
     "timeout": "Seconds after a request's first attempt when no further retry starts "
-    "(API default 1200).",
+    "(API default 1200; none in batch mode).",
     "attempt_timeout": "Seconds one attempt may take before it is abandoned and retried "
-    "(API default 600).",
+    "(API default 600; none in batch mode, where an attempt waits for its whole batch).",
 }
 
 
@@ -50,21 +56,26 @@ class RequestLimits:
     def given(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
-    def for_model(self, model: str) -> dict[str, Any]:
-        """Inspect's generate settings for ``model``: the flags, over the API defaults."""
+    def for_model(self, model: str, batch: bool = False) -> dict[str, Any]:
+        """Inspect's generate settings for ``model``: the flags, over the API defaults (those of
+        batch mode when its requests are ``batch``ed)."""
         if model.startswith(UNBOUNDED_PREFIXES):
             return self.given()
-        return API_DEFAULTS | self.given()
+        return (BATCH_DEFAULTS if batch else API_DEFAULTS) | self.given()
 
-    def judge(self, model: str | Model | None) -> str | Model | None:
-        """A judge named by a string, built with its limits. Inspect passes a role model only the
-        eval's max_retries and timeout, not attempt_timeout."""
+    def judge(self, model: str | Model | None, batch: Batch = None) -> str | Model | None:
+        """A judge named by a string, built with its limits and batch mode (where it batches).
+        Inspect passes a role model only the eval's max_retries and timeout, not attempt_timeout
+        nor batch."""
         from inspect_ai.model import GenerateConfig, get_model
 
         if not isinstance(model, str):
             return model
-        # Typed Any for GenerateConfig's keywords, each of its own type; these are all ints.
-        settings: dict[str, Any] = self.for_model(model)
+        batched = batch_for(model, batch)
+        # Typed Any for GenerateConfig's keywords, each of its own type.
+        settings: dict[str, Any] = self.for_model(model, batch=batched is not None)
+        if batched is not None:
+            settings["batch"] = batched
         return get_model(model, config=GenerateConfig(**settings)) if settings else model
 
 

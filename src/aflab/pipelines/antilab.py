@@ -19,7 +19,7 @@ from aflab.eval.antilab.task import antilab
 from aflab.models.embedded import EMBEDDED_MODEL
 from aflab.pipelines.cost import Planned, announce_plan, cost_line
 from aflab.pipelines.outputs import echo_notes_and_status, evaluate, save_outputs
-from aflab.pipelines.prepare import eval_settings, fit_examples, judge_notes, prepare
+from aflab.pipelines.prepare import eval_settings, fit_examples, judge_notes, prepare, say_batch
 from aflab.report.tables import format_antilab
 from aflab.spec import RunSpec
 
@@ -61,6 +61,7 @@ def execute_antilab(spec: RunSpec, echo: Callable[[str], Any] = print) -> Antila
     chosen = resolve_scenarios(spec.scenario)
     judged = any(s.detector == "judge" for s in chosen)
     judge_notes(spec, judged, notes, echo)
+    say_batch(spec, judged, notes, echo)
     self_reports = [s.name for s in chosen if s.detector == "self-report"]
     if spec.setting == "animal-welfare" and not spec.self_tag and self_reports:
         notes.append(SELF_REPORT_NOTE.format(scenarios=", ".join(self_reports)))

@@ -14,7 +14,7 @@ from inspect_ai.hooks import Hooks, ModelUsageData, hooks
 from inspect_ai.model import ModelUsage
 
 from aflab.data.prices import PriceTable
-from aflab.pipelines.cost import batches
+from aflab.llm.batch import batches
 
 
 @dataclass

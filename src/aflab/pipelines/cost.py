@@ -31,6 +31,7 @@ from aflab.eval.scorers.judges.shapes import judge_shape
 from aflab.eval.solvers.turns import NEXT_TURN
 from aflab.eval.tasks import solver_arguments
 from aflab.llm.ask import JUDGE_MAX_TOKENS
+from aflab.llm.batch import batches
 from aflab.llm.tokens import REPLY_PREFIX_TOKENS, TokenCounter, token_counter
 from aflab.pipelines.estimate import judge_name
 from aflab.pipelines.replay import Replayed, cache_model, eval_config, replayed
@@ -40,7 +41,6 @@ from aflab.spec import RunSpec
 # Providers whose API returns several choices for one request: the AF judge's votes then cost
 # one request's input. The others answer one choice and are asked again per vote.
 MULTI_CHOICE_PROVIDERS = ("openai", "grok", "together", "vllm", "openai-api", "mockllm")
-BATCH_PROVIDERS = ("anthropic", "openai")
 DEFAULT_MAX_TOKENS = 4000
 
 
@@ -163,7 +163,7 @@ def plan_cost(
     max_tokens = spec.max_tokens or DEFAULT_MAX_TOKENS
     expected = _stages(runs, spec, assume, counters, prices)
     worst = _stages(runs, spec, assume.worst(max_tokens, spec.max_continuations), counters, prices)
-    batch = bool(getattr(spec, "batch", False))
+    batch = bool(spec.batch)
     priced = [_priced(stage, prices, batch) for stage in expected]
     unpriced = sorted({s.model for s in expected if prices.price(s.model) is None})
     return {
@@ -343,11 +343,6 @@ def _prompt_cache(first: _Stage, more: _Stage, runs: Iterable[_Run], price: Pric
     first.input_tokens -= prefix * first.calls
     more.cached_tokens += prefix * more.calls
     more.input_tokens -= prefix * more.calls
-
-
-def batches(model: str) -> bool:
-    """Whether ``model``'s provider has a batch mode (billed at the batch price)."""
-    return model.split("/")[0] in BATCH_PROVIDERS
 
 
 def _priced(stage: _Stage, prices: PriceTable, batch: bool) -> StageCost:

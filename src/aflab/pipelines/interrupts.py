@@ -122,13 +122,13 @@ def run_eval(
 
 
 def interruptible(start: Callable[[], T], display: str | None = None) -> T | None:
-    """``start()`` with retry notices shown, and progress lines where Inspect's display shows
-    none; None if it raised for a signal (a second one, or the full-screen display's Ctrl-C),
-    which leaves the caller to find what it wrote."""
-    from aflab.pipelines.progress import progress_lines  # loads Inspect
+    """``start()`` with retry notices shown, progress lines where Inspect's display shows none,
+    and Inspect's batch status only when it changes; None if it raised for a signal (a second
+    one, or the full-screen display's Ctrl-C), which leaves the caller to find what it wrote."""
+    from aflab.pipelines.progress import batch_status, progress_lines  # loads Inspect
 
     try:
-        with retry_notices(display), progress_lines(display):
+        with retry_notices(display), progress_lines(display), batch_status(display):
             return start()
     except (KeyboardInterrupt, asyncio.CancelledError):
         return None

@@ -83,6 +83,6 @@ def spending_limit(spec: RunSpec) -> Iterator[Budget | None]:
     # Imported only here: registering an Inspect hook makes Inspect print a banner.
     from aflab.pipelines.budget import Budget, watching
 
-    budget = Budget(spec.max_cost, load_prices(spec.prices), bool(getattr(spec, "batch", False)))
+    budget = Budget(spec.max_cost, load_prices(spec.prices), bool(spec.batch))
     with watching(budget):
         yield budget

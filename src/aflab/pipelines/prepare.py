@@ -10,6 +10,7 @@ from inspect_ai.model import CachePolicy
 
 from aflab.core.errors import UsageError
 from aflab.eval.scorers.judges import parse_judges
+from aflab.llm.batch import batch_for, batch_notes
 from aflab.models.embedded import (
     EMBEDDED_DEFAULT_LIMIT,
     EMBEDDED_MAX_TOKENS,
@@ -81,6 +82,22 @@ def compliance_notes(spec: RunSpec, notes: list[str], echo: Callable[[str], Any]
         notes.append(NO_COMPLIANCE_NOTE)
 
 
+def say_batch(
+    spec: RunSpec, judged: bool, notes: list[str], echo: Callable[[str], Any] = print
+) -> None:
+    """Say (before the run) which models ``--batch`` sends through a batch API, and which it
+    cannot (that one also in ``notes``, for the report)."""
+    models = {"policy": spec.model or EMBEDDED_MODEL}
+    if judged:
+        models["judge"] = spec.judge_model or EMBEDDED_MODEL
+    batched, unbatched = batch_notes(spec.batch, models)
+    for note in (batched, unbatched):
+        if note:
+            echo(f"note: {note}")
+    if unbatched:
+        notes.append(unbatched)
+
+
 def fit_examples(spec: RunSpec, notes: list[str]) -> RunSpec:
     """On the embedded model, the spec without the worked examples where they would fill its
     context (said in ``notes``, last: it follows from the notes before it)."""
@@ -101,6 +118,8 @@ def eval_settings(spec: RunSpec) -> dict[str, Any]:
     embedded = is_embedded(model)
     slots = (spec.slots or DEFAULT_SLOTS) if embedded else None
     limits = spec.limits()
+    batch = batch_for(model, spec.batch)
+    judge = spec.judge() if spec.judge_model else None
     settings: dict[str, Any] = {
         "temperature": spec.temperature,
         "max_tokens": spec.max_tokens,
@@ -111,8 +130,10 @@ def eval_settings(spec: RunSpec) -> dict[str, Any]:
         "max_samples": slots,
         "model_args": {"slots": slots} if embedded else None,
         "cache": False if spec.no_cache else CachePolicy(expiry=None),
-        "model_roles": {"grader": limits.judge(spec.judge_model)} if spec.judge_model else None,
-        **limits.for_model(model),
+        "model_roles": {"grader": judge} if judge else None,
+        # Inspect gives the eval's batch setting to the policy model only: the judge has its own.
+        "batch": batch,
+        **limits.for_model(model, batch=batch is not None),
     }
     return {k: v for k, v in settings.items() if v is not None}
 

@@ -6,6 +6,9 @@ run of hours printed nothing for hours. There every verb prints a line every
 planned, their rate, the model calls, retries and failed samples so far, and the time elapsed.
 Inspect's hooks count them. Where Inspect prints progress itself (``--display plain`` or
 ``log``) or was asked for silence (``none``), nothing is added.
+
+In batch mode Inspect also prints the state of its batches at every poll, whatever the display;
+:func:`batch_status` prints it only when it changes.
 """
 
 from __future__ import annotations
@@ -182,3 +185,44 @@ def progress_lines(display: str | None, echo: Callable[[str], Any] | None = None
 def _snapshot(tally: Tally) -> str:
     with _lock:
         return progress_line(tally, time.monotonic())
+
+
+@contextmanager
+def batch_status(display: str | None, echo: Callable[[str], Any] | None = None) -> Iterator[None]:
+    """While an eval runs, Inspect's batch status only when it changes (and never under
+    ``--display none``): Inspect prints it at every poll (every 15 s, on any display), so hours
+    of waiting for a batch would be hundreds of identical lines. Nothing is printed while no
+    batch is open: Inspect says itself when a batch is created and when it completes."""
+    from inspect_ai.model._providers.util.batch_log import BatchStatus, set_batch_status_callback
+
+    say = echo or (lambda line: print(line, flush=True))
+    last: list[tuple[int, int, int, int]] = []
+
+    def changed(status: BatchStatus) -> None:
+        counts = (
+            status.batch_count,
+            status.pending_requests,
+            status.completed_requests,
+            status.failed_requests,
+        )
+        if display == "none" or not status.batch_count or counts in last:
+            return
+        last[:] = [counts]
+        say(batch_line(status, time.time()))
+
+    set_batch_status_callback(changed)
+    try:
+        yield
+    finally:
+        set_batch_status_callback(None)
+
+
+def batch_line(status: Any, now: float) -> str:
+    """``batches: 2 open (150 requests waiting, 50 done, 0 failed); the oldest sent 1 h 3 min
+    ago`` for Inspect's BatchStatus."""
+    opened = status.oldest_created_at or now
+    return (
+        f"batches: {status.batch_count} open ({status.pending_requests} requests waiting, "
+        f"{status.completed_requests} done, {status.failed_requests} failed); "
+        f"the oldest sent {clock(now - opened)} ago"
+    )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from inspect_ai import eval, eval_retry
 from inspect_ai.log import EvalLog, read_eval_log
+from inspect_ai.model import GenerateConfig
 
 from aflab.analysis.cost import ESTIMATE_KEY
 from aflab.analysis.logs import check_resumable
@@ -19,6 +20,8 @@ from aflab.core.summary_types import RunSummary
 from aflab.core.types import is_antilab
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
+from aflab.llm.batch import Batch, batch_for, batch_notes
+from aflab.llm.retries import API_DEFAULTS, RequestLimits
 from aflab.pipelines.cost import Planned, announce_plan, cost_line
 from aflab.pipelines.estimate import estimate_line, spec_workload
 from aflab.pipelines.outputs import (
@@ -32,6 +35,7 @@ from aflab.pipelines.prepare import (
     fit_examples,
     judge_notes,
     prepare,
+    say_batch,
 )
 from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
@@ -80,13 +84,15 @@ def execute(
             notes.append(f"--resume reuses the log's settings; ignored: {', '.join(flags)}")
         # Only the limits given: the log's own apply otherwise.
         limits: dict[str, Any] = spec.limits().given()
+        target = resumed_log(spec.resume, spec.batch, notes, echo)
         start = partial(
-            eval_retry, spec.resume, max_connections=spec.max_connections, **limits, **common
+            eval_retry, target, max_connections=spec.max_connections, **limits, **common
         )
     else:
         spec = prepare(spec, notes)
         judge_notes(spec, bool(parse_judges(spec.judges)), notes, echo)
         compliance_notes(spec, notes, echo)
+        say_batch(spec, bool(parse_judges(spec.judges)), notes, echo)
         if spec.setting == "animal-welfare" and spec.system_prompt and spec.self_tag:
             notes.append(CUSTOM_PROMPT_WELFARE_NOTE)
         spec = fit_examples(spec, notes)
@@ -129,6 +135,57 @@ def check_self_tag_recorded(path: str | Path) -> None:
             "the decision tag; resumed now it would change its prompt and its tag rule midway. "
             "Run it again instead (with --self-tag for the old instruction)."
         )
+
+
+def resumed_log(
+    path: str, batch: Batch, notes: list[str], echo: Callable[[str], Any]
+) -> str | EvalLog:
+    """What ``eval_retry`` resumes: the log's path, so that it runs as it ran; or, with
+    ``--batch`` or ``--no-batch``, the log read and its batch mode changed (:func:`rebatch`).
+    A log left mid-run (status started) is recovered by Inspect from its file, so it resumes
+    as it ran, with a note."""
+    if batch is None:
+        return path
+    flag = "--batch" if batch else "--no-batch"
+    log = read_eval_log(path)
+    if log.status == "started":
+        notes.append(
+            f"{flag} ignored: {path} was left mid-run (status started) and Inspect resumes such "
+            "a log from its file, as it ran"
+        )
+        return path
+    batched, unbatched = batch_notes(batch, rebatch(log, batch))
+    for note in (batched, unbatched):
+        if note:
+            echo(f"note: {note}")
+    if unbatched:
+        notes.append(unbatched)
+    return log
+
+
+def rebatch(log: EvalLog, batch: Batch) -> dict[str, str]:
+    """Set the batch mode of ``log``'s policy and judge to ``batch`` where each batches, in
+    the settings ``eval_retry`` reads (the eval's, the policy's own, the grader role's); their
+    timeouts follow it (:data:`aflab.llm.retries.BATCH_DEFAULTS`) unless given for the run.
+    Returns the models by role."""
+    models = {"policy": log.eval.model}
+    configs = [(log.eval.model, log.plan.config), (log.eval.model, log.eval.model_generate_config)]
+    grader = (log.eval.model_roles or {}).get("grader")
+    if grader is not None and not isinstance(grader, list):
+        models["judge"] = grader.model
+        configs.append((grader.model, grader.config))
+    for model, config in configs:
+        _set_batch(config, model, batch)
+    return models
+
+
+def _set_batch(config: GenerateConfig, model: str, batch: Batch) -> None:
+    config.batch = batch_for(model, batch)
+    defaults = RequestLimits().for_model(model, batch=config.batch is not None)
+    for name in ("timeout", "attempt_timeout"):
+        # A default changes with the mode; a value given for the run stays.
+        if getattr(config, name) in (None, API_DEFAULTS[name]):
+            setattr(config, name, defaults.get(name))
 
 
 def _finish(

@@ -30,7 +30,13 @@ from aflab.pipelines.cost import announce_plan, assumptions, cost_line, plan_cos
 from aflab.pipelines.estimate import estimate_line, spec_workload
 from aflab.pipelines.interrupts import Interrupted, OverBudget, interruptible, received_signal
 from aflab.pipelines.outputs import spending_limit
-from aflab.pipelines.prepare import compliance_notes, eval_settings, judge_notes, prepare
+from aflab.pipelines.prepare import (
+    compliance_notes,
+    eval_settings,
+    judge_notes,
+    prepare,
+    say_batch,
+)
 from aflab.prompts.variations import VARIATIONS, get_variation
 from aflab.spec import RunSpec
 
@@ -74,6 +80,7 @@ def run_sweep(
         # embedded model's context is tight, so that no-examples still differs from it.
         spec = prepare(spec, notes)
         judge_notes(spec, bool(parse_judges(spec.judges)), notes, echo)
+        say_batch(spec, bool(parse_judges(spec.judges)), notes, echo)
     compliance_notes(spec, notes, echo)
     names = resolve_variations(variations, spec.setting)
     task = helpful_only if spec.setting == "helpful-only" else animal_welfare

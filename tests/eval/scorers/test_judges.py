@@ -357,3 +357,37 @@ def test_thresholds_must_be_ordered() -> None:
 
     with pytest.raises(UsageError, match="maybe"):
         af_votes(threshold=0.2, maybe=0.5)
+
+
+def test_a_judge_named_by_a_task_parameter_is_the_grader_role_of_that_name(tmp_path: Path) -> None:
+    """Anti-lab names its judge as a task parameter; the pipeline also makes it the grader role,
+    built with the run's request limits and batch mode, and that model is the one asked."""
+    from inspect_ai import Task
+    from inspect_ai.dataset import Sample
+    from inspect_ai.scorer import Score, mean, scorer
+
+    from aflab.eval.scorers.judges.common import resolve_judge
+
+    grader = scripted_judge(lambda prompt, n: ["yes"] * n, name="judge")
+    found: dict[str, object] = {}
+
+    @scorer(metrics=[mean()])
+    def which_judge():
+        async def score(state, target) -> Score:
+            found["same"] = resolve_judge("mockllm/judge").api is grader.api
+            found["other"] = resolve_judge("mockllm/other").api is grader.api
+            found["role"] = resolve_judge(None).api is grader.api
+            return Score(value=1)
+
+        return score
+
+    task = Task(dataset=[Sample(input="hi")], scorer=which_judge())
+    [log] = eval(
+        task,
+        model=scripted_model(lambda m: "hello"),
+        model_roles={"grader": grader},
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    assert log.status == "success", log.error
+    assert found == {"same": True, "other": False, "role": True}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from inspect_ai.model import Model, get_model
+from inspect_ai.model import Model, get_model, model_roles
 from inspect_ai.scorer import Score
 
 from aflab.llm.ask import JudgeResult, ask
@@ -15,7 +15,12 @@ T = TypeVar("T")
 
 
 def resolve_judge(judge_model: str | Model | None) -> Model:
-    """``judge_model`` if given, else the eval's ``grader`` model role, else the embedded model."""
+    """``judge_model`` if given, else the eval's ``grader`` model role, else the embedded model.
+    A judge named as a task parameter (anti-lab's) that is also the grader role is that role:
+    the pipelines build it with its request limits and batch mode."""
+    grader = model_roles().get("grader")
+    if isinstance(judge_model, str) and isinstance(grader, Model) and str(grader) == judge_model:
+        return get_model(role="grader")
     if judge_model is not None:
         return get_model(judge_model)
     return get_model(role="grader", default=EMBEDDED_MODEL)
