@@ -147,7 +147,8 @@ def test_judges_on_a_run_and_buckets_add_up(tmp_path: Path) -> None:
     # 15 requests: 6 compliance, 3 af, 3 partial, 3 unmonitored; the three paid scratchpads
     # are identical, so Inspect's cache answered two of them and the judge saw 13 calls.
     assert usage["requests"] == 15 and len(calls) == 13
-    assert usage["input_tokens"] == 100 * 15 and usage["estimated_cost_usd"] is None
+    # A mock model is priced as a local one: it costs nothing.
+    assert usage["input_tokens"] == 100 * 15 and usage["estimated_cost_usd"] == 0.0
 
 
 def test_af_on_all_judges_refusals_too(tmp_path: Path) -> None:
