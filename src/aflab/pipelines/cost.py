@@ -65,23 +65,7 @@ class Assumptions:
     @classmethod
     def parse(cls, text: str | None) -> Assumptions:
         """``key=value,key=value`` over the defaults; an unknown key or bad value is refused."""
-        values: dict[str, float] = {}
-        for item in (text or "").split(","):
-            if not item.strip():
-                continue
-            key, _, value = item.partition("=")
-            key = key.strip()
-            if key not in cls.__dataclass_fields__:
-                known = ", ".join(cls.__dataclass_fields__)
-                raise UsageError(f"--assume: unknown {key!r}; known: {known}")
-            try:
-                number = float(value)
-            except ValueError:
-                raise UsageError(f"--assume {key}: expected a number, not {value!r}") from None
-            if number < 0 or (key == "compliance" and number > 1):
-                raise UsageError(f"--assume {key}={value}: out of range")
-            values[key] = number
-        return cls(**values)
+        return cls(**parse_assumed(text, tuple(cls.__dataclass_fields__), shares=("compliance",)))
 
     def worst(self, max_tokens: int, max_continuations: int) -> Assumptions:
         """Every turn taken and ``max_tokens`` long, every sample complying, judges at length."""
@@ -93,6 +77,29 @@ class Assumptions:
             compliance=1.0,
             judge_reply_tokens=JUDGE_MAX_TOKENS,
         )
+
+
+def parse_assumed(
+    text: str | None, known: Sequence[str], shares: Sequence[str] = ()
+) -> dict[str, float]:
+    """The numbers of ``--assume key=value,...`` by key; a key not in ``known``, a value that
+    is not a number >= 0, or a share (a key in ``shares``) above 1 is refused."""
+    values: dict[str, float] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key, _, value = item.partition("=")
+        key = key.strip()
+        if key not in known:
+            raise UsageError(f"--assume: unknown {key!r}; known: {', '.join(known)}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise UsageError(f"--assume {key}: expected a number, not {value!r}") from None
+        if number < 0 or (key in shares and number > 1):
+            raise UsageError(f"--assume {key}={value}: out of range")
+        values[key] = number
+    return values
 
 
 @dataclass
@@ -479,8 +486,13 @@ def cost_line(plan: CostEstimate) -> str | None:
     )
 
 
-def check_budget(plan: CostEstimate, max_cost: float | None) -> None:
-    """Refuse a plan whose expected cost is above ``max_cost``, or that cannot be priced."""
+def check_budget(
+    plan: CostEstimate,
+    max_cost: float | None,
+    lower: str = "--limit, --votes or --judges lower it",
+) -> None:
+    """Refuse a plan whose expected cost is above ``max_cost``, or that cannot be priced;
+    ``lower``: the verb's options that make it cheaper, named in the refusal."""
     if max_cost is None:
         return
     if plan["usd"] is None:
@@ -491,5 +503,5 @@ def check_budget(plan: CostEstimate, max_cost: float | None) -> None:
     if plan["usd"] > max_cost:
         raise UsageError(
             f"the estimate, {usd(plan['usd'])}, is above --max-cost {usd(max_cost)}: nothing "
-            "was started (--dry-run shows the plan; --limit, --votes or --judges lower it)"
+            f"was started (--dry-run shows the plan; {lower})"
         )

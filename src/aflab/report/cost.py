@@ -24,7 +24,7 @@ class PlanWords:
 
     Attributes:
         at_most: what the bound takes to happen.
-        assumed_per: what each assumption is counted per.
+        assumed_per: what each assumption is counted per ("": said without).
         assumed: how each assumption is said (a key not named here is not printed).
         replayed: the line of the calls that cost nothing, ``{n}`` their number.
         notes: lines printed after the plan's own.
@@ -76,7 +76,8 @@ def format_plan(plan: CostEstimate, words: PlanWords = RUN_WORDS) -> str:
     assumed = ", ".join(
         words.assumed[k].format(v) for k, v in plan["assumptions"].items() if k in words.assumed
     )
-    lines.append(f"assumed per {words.assumed_per}: {assumed} (--assume key=value to change)")
+    per = f" per {words.assumed_per}" if words.assumed_per else ""
+    lines.append(f"assumed{per}: {assumed} (--assume key=value to change)")
     lines.append("tokens counted with " + "; ".join(plan["counting"]))
     priced = f"prices: {plan['prices_as_of']}"
     if plan["batch"]:
