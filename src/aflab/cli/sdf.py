@@ -123,7 +123,7 @@ def sdf() -> None:
     default=None,
     metavar="KEY=VALUE,...",
     help="What the estimate assumes: type_tokens [12], idea_tokens [45], document_share "
-    "[0.6 of --max-tokens], judge_reply_tokens [250].",
+    "[0.4 of --max-tokens], judge_reply_tokens [250].",
 )
 @retry_options
 def generate(**opts: Any) -> None:

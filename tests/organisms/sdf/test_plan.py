@@ -76,7 +76,7 @@ def test_the_plan_asks_what_the_generator_asks(world: Universe, tmp_path: Path) 
     assert planned[TYPES]["input_tokens"] == sum(COUNT.conversation([p]) for p in prompts)
     # A list as long as asked, each item its assumed length and its numbering and tags.
     assert planned[TYPES]["output_tokens"] == 2 * 2 * (2 + ITEM_FORMAT_TOKENS)
-    assert planned[DOCUMENTS]["output_tokens"] == round(N_DOCS * 0.6 * SETTINGS.max_tokens)
+    assert planned[DOCUMENTS]["output_tokens"] == round(N_DOCS * 0.4 * SETTINGS.max_tokens)
     # The generated type and idea stand in by their assumed lengths: the documents' prompts
     # are counted within a few percent of the scripted writer's real ones (ideas' too).
     real = sum(COUNT.conversation([p]) for p in writer.calls if "Write one complete" in p)
@@ -190,7 +190,7 @@ def test_dry_run_prints_the_plan_and_calls_and_writes_nothing(
     assert rows["sdf: document types"][4] == "2" and rows["sdf: ideas"][3] == "4"
     assert rows["sdf: documents"][3] == "16" and rows["sdf: fact judge"][4] == "16"
     assert "at most (every reply max_tokens long" in result.output
-    assert "a document 60% of --max-tokens" in result.output
+    assert "a document 40% of --max-tokens" in result.output
     assert "no price for x/judge" in result.output
 
 

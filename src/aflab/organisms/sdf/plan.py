@@ -83,7 +83,9 @@ class SdfAssumptions:
 
     type_tokens: float = 12.0
     idea_tokens: float = 45.0
-    document_share: float = 0.6
+    # 800 tokens at the default --max-tokens 2048: the middle of the 600-1000 tokens that
+    # docs/sdf.md gives for a document.
+    document_share: float = 0.4
     judge_reply_tokens: float = 250.0
 
     @classmethod
