@@ -262,7 +262,8 @@ def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
     "--dry-run",
     is_flag=True,
     help="Print the plan (the policy's completions, the reward judge's calls, the measured "
-    "checkpoints' runs: calls, tokens and dollars) and stop: no model is loaded or called.",
+    "checkpoints' runs: calls, tokens and dollars) and stop: nothing is trained, called or "
+    "written.",
 )
 @click.option(
     "--max-cost",

@@ -23,7 +23,15 @@ from aflab.data.prices import load_prices
 from aflab.llm.tokens import token_counter
 from aflab.organisms.rl.data import split_queries, training_rows
 from aflab.organisms.rl.judge_reward import JudgeReward
-from aflab.organisms.rl.plan import MEASURE, POLICY, REWARD, RLPlan, measured_steps, plan_rl
+from aflab.organisms.rl.plan import (
+    MEASURE,
+    POLICY,
+    REWARD,
+    RLPlan,
+    measured_steps,
+    plan_rl,
+    policy_counter,
+)
 from aflab.organisms.rl.train import (
     HELDOUT_FILE,
     RLOptions,
@@ -108,6 +116,12 @@ def test_the_judges_input_is_what_the_judge_reward_sends(tmp_path: Path) -> None
     real = [counter.conversation([prompt]) for prompt, _ in sent]
     assert len(real) == len(queries)
     assert judge_input == pytest.approx(sum(real) / len(real), rel=0.01)
+
+
+def test_the_embedded_base_is_counted_with_its_own_tokenizer() -> None:
+    name, counter = policy_counter("smollm2")
+    assert name == "aflab/smollm2" and counter.exact
+    assert policy_counter(BASE)[0] == f"hf/{BASE}" and not policy_counter(BASE)[1].exact
 
 
 def test_the_policys_prompts_are_the_training_rows(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ from aflab.organisms.rl.train import (
     resume_point,
     run_spec,
 )
-from aflab.organisms.train.base import converted_smollm2, is_embedded
+from aflab.organisms.train.base import is_embedded
 from aflab.pipelines.cost import (
     Assumptions,
     Stage,
@@ -104,12 +104,10 @@ class RLPlan:
 
 def policy_counter(base: str) -> tuple[str, TokenCounter]:
     """The policy's name in the plan and its counter: the base's own tokenizer where it is on
-    this machine, without loading its weights (the embedded model: its trainable folder's, else
-    its llama.cpp vocabulary)."""
+    this machine, its weights left unloaded (the embedded model's is its llama.cpp vocabulary,
+    as ``aflab run --dry-run`` counts it; a local folder's is read by transformers)."""
     if is_embedded(base):
-        converted = converted_smollm2()
-        counter = token_counter(f"hf/{converted}" if converted else EMBEDDED_MODEL)
-        return EMBEDDED_MODEL, counter
+        return EMBEDDED_MODEL, token_counter(EMBEDDED_MODEL)
     return f"hf/{base}", token_counter(f"hf/{base}")
 
 
@@ -243,6 +241,6 @@ def announce(
 ) -> None:
     """Print the plan for ``--dry-run``; refuse it when it is above ``--max-cost``."""
     if dry_run:
-        echo("aflab train rl --dry-run: the plan; no model is loaded or called, nothing written")
+        echo("aflab train rl --dry-run: the plan; nothing is trained, called or written")
         echo(format_plan(plan.estimate, plan.words()))
     check_budget(plan.estimate, max_cost, CHEAPER)

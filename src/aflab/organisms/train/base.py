@@ -37,12 +37,6 @@ def resolve_base(base: str) -> str:
     return base
 
 
-def converted_smollm2() -> Path | None:
-    """The embedded model's trainable folder if it was converted already (nothing is done)."""
-    folder = cache_root() / CONVERTED_NAME
-    return folder if (folder / DONE_MARKER).is_file() else None
-
-
 def ensure_smollm2_hf(target: Path | None = None) -> Path:
     """The embedded model as a trainable Hugging Face folder, converted on first use."""
     from aflab.models.embedded import smollm2_path
