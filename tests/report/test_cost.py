@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aflab.core.summary_types import CostBlock, CostEstimate, StageCost
-from aflab.report.cost import format_plan, format_spend, usd
+from aflab.report.cost import PlanWords, format_plan, format_spend, usd
 
 
 def stage(name: str, model: str, calls: float, usd_: float | None, replayed: int = 0) -> StageCost:
@@ -75,3 +75,24 @@ def test_the_spend_line_sets_the_measured_beside_the_estimate() -> None:
     )
     assert format_spend(cost | {"estimate": None}) == "cost: $18.50 measured, 3,200 tokens"
     assert usd(0.004) == "$0.0040" and usd(None) == "no price" and usd(0) == "$0.00"
+
+
+def test_another_verbs_plan_says_its_own_bound_and_stays_aligned() -> None:
+    long = stage(
+        "checkpoints: judge af (20 votes)", "hf/a-long-output-folder/checkpoints/x", 9, 1.0
+    )
+    words = PlanWords(
+        at_most="every completion at its longest",
+        assumed_per="",
+        assumed={"compliance": "{:.0%} complying"},
+        replayed="from the stage files: {n} requests, at no cost",
+        notes=("a note of the verb's",),
+    )
+    lines = format_plan(plan(stages=[*plan()["stages"], long]), words).splitlines()
+    assert "at most (every completion at its longest): $523.50" in lines
+    assert "from the stage files: 4 requests, at no cost" in lines
+    assert "assumed: 50% complying (--assume key=value to change)" in lines
+    assert lines[-1] == "a note of the verb's"
+    # Every row's numbers end where the header's do, the longest names included.
+    rows = [line for line in lines if line.endswith(("USD", "$15.07", "$5.30", "$1.00", "$20.37"))]
+    assert len(rows) == 5 and len({len(row) for row in rows}) == 1

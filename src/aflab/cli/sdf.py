@@ -97,6 +97,34 @@ def sdf() -> None:
     help="Folder of the corpus (resumed if it holds one).",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan (requests, tokens and dollars per stage) and stop: no model is "
+    "called, nothing is written.",
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="USD",
+    help="Refuse to start when the estimate is above it (checked before the run only: a run "
+    "that started is not stopped midway).",
+)
+@click.option(
+    "--prices",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="A TOML price table put before the shipped one (format: aflab/data/prices.toml).",
+)
+@click.option(
+    "--assume",
+    default=None,
+    metavar="KEY=VALUE,...",
+    help="What the estimate assumes: type_tokens [12], idea_tokens [45], document_share "
+    "[0.4 of --max-tokens], judge_reply_tokens [250].",
+)
 @retry_options
 def generate(**opts: Any) -> None:
     """Write documents: per fact, document types; per type, ideas; per idea, documents.
@@ -128,6 +156,10 @@ def _generate(
     no_cache: bool,
     out: str,
     no_progress: bool,
+    dry_run: bool,
+    max_cost: float | None,
+    prices: str | None,
+    assume: str | None,
     max_retries: int | None,
     timeout: int | None,
     attempt_timeout: int | None,
@@ -158,6 +190,25 @@ def _generate(
         filters=FilterSettings(min_words=min_words, max_words=max_words),
         dedupe_threshold=dedupe_threshold,
     )
+    said = (
+        f"{world.name}: {len(world.facts)} facts, {settings.n_docs} documents with {name} "
+        f"({settings.types_per_fact} types per fact, {settings.ideas_per_type} ideas per type) "
+        f"into {out}"
+    )
+    if dry_run or max_cost is not None:
+        # Before any model is built: a plan sends nothing and needs no API key.
+        from aflab.data.prices import load_prices
+        from aflab.organisms.sdf.plan import SdfAssumptions, announce, plan_generate
+
+        assumed = SdfAssumptions.parse(assume)
+        plan = plan_generate(
+            world, name, settings, Path(out), load_prices(prices), assumed, fact_judge
+        )
+        if dry_run:
+            click.echo(said)
+        announce(plan, dry_run, max_cost, click.echo)
+        if dry_run:
+            return
     limits = RequestLimits(max_retries, timeout, attempt_timeout)
     config = GenerateConfig(max_connections=max_connections, **limits.for_model(name))
     writer = get_model(name, base_url=model_base_url, config=config)
@@ -175,11 +226,7 @@ def _generate(
     unchecked = [f.id for f in world.facts if not f.must_mention]
     if unchecked and judge is None:
         click.echo(f"no must_mention rule, so not checked for their fact: {', '.join(unchecked)}")
-    click.echo(
-        f"{world.name}: {len(world.facts)} facts, {settings.n_docs} documents with {name} "
-        f"({settings.types_per_fact} types per fact, {settings.ideas_per_type} ideas per type) "
-        f"into {out}"
-    )
+    click.echo(said)
     with StageProgress(enabled=not no_progress) as progress, retry_notices(None, True):
         outcome = asyncio.run(generate_corpus(world, writer, settings, Path(out), progress, judge))
     for line in outcome_lines(outcome.as_dict()):

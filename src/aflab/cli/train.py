@@ -258,7 +258,39 @@ def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
     help="Continue the run in OUT from its last checkpoint (same --base, --setting, --prompt, "
     "--seed, --heldout); --max-steps counts from the run's start.",
 )
-def rl(**opts: Any) -> None:
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan (the policy's completions, the reward judge's calls, the measured "
+    "checkpoints' runs: calls, tokens and dollars) and stop: nothing is trained, called or "
+    "written.",
+)
+@click.option(
+    "--max-cost",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="USD",
+    help="Refuse to start when the estimate is above it (checked before training only: a run "
+    "that started is not stopped midway).",
+)
+@click.option(
+    "--prices",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="A TOML price table put before the shipped one (format: aflab/data/prices.toml).",
+)
+@click.option(
+    "--assume",
+    default=None,
+    metavar="KEY=VALUE,...",
+    help="What the estimate assumes per completion and measured sample: scratchpad_tokens "
+    "[700], output_tokens [300], continuations [0.1], compliance [0.5], judge_reply_tokens "
+    "[250] (a completion is cut at --max-completion-length).",
+)
+def rl(
+    dry_run: bool, max_cost: float | None, prices: str | None, assume: str | None, **opts: Any
+) -> None:
     """GRPO toward the lab's objective on free-tier prompts, rewarding the final output only.
 
     Writes OUT/adapter (OUT/model with --full), OUT/aflab-rl.json (settings, seed, query split,
@@ -267,6 +299,11 @@ def rl(**opts: Any) -> None:
     accelerate launch --config_file CONFIG -m aflab.cli train rl ... (CONFIG from aflab train
     configs).
     """
+    if dry_run or max_cost is not None:
+        # Before anything loads: a plan needs neither torch nor an API key.
+        report_errors(lambda: _plan_rl(opts, dry_run, max_cost, prices, assume))
+        if dry_run:
+            return
 
     def action() -> Any:
         from aflab.organisms.rl.train import RLOptions, train_rl
@@ -283,6 +320,26 @@ def rl(**opts: Any) -> None:
 
     for line in curve_summary(result.out):
         click.echo(line)
+
+
+def _plan_rl(
+    opts: dict[str, Any],
+    dry_run: bool,
+    max_cost: float | None,
+    prices: str | None,
+    assume: str | None,
+) -> None:
+    import os
+
+    from aflab.data.prices import load_prices
+    from aflab.organisms.rl.plan import announce, plan_rl
+    from aflab.organisms.rl.train import RLOptions
+    from aflab.pipelines.cost import Assumptions
+
+    # Under accelerate launch every process trains: each generates its own completions.
+    processes = int(os.environ.get("WORLD_SIZE", "1"))
+    plan = plan_rl(RLOptions(**opts), load_prices(prices), Assumptions.parse(assume), processes)
+    announce(plan, dry_run, max_cost, click.echo)
 
 
 @train.command()

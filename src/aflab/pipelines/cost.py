@@ -65,23 +65,7 @@ class Assumptions:
     @classmethod
     def parse(cls, text: str | None) -> Assumptions:
         """``key=value,key=value`` over the defaults; an unknown key or bad value is refused."""
-        values: dict[str, float] = {}
-        for item in (text or "").split(","):
-            if not item.strip():
-                continue
-            key, _, value = item.partition("=")
-            key = key.strip()
-            if key not in cls.__dataclass_fields__:
-                known = ", ".join(cls.__dataclass_fields__)
-                raise UsageError(f"--assume: unknown {key!r}; known: {known}")
-            try:
-                number = float(value)
-            except ValueError:
-                raise UsageError(f"--assume {key}: expected a number, not {value!r}") from None
-            if number < 0 or (key == "compliance" and number > 1):
-                raise UsageError(f"--assume {key}={value}: out of range")
-            values[key] = number
-        return cls(**values)
+        return cls(**parse_assumed(text, tuple(cls.__dataclass_fields__), shares=("compliance",)))
 
     def worst(self, max_tokens: int, max_continuations: int) -> Assumptions:
         """Every turn taken and ``max_tokens`` long, every sample complying, judges reading
@@ -96,8 +80,34 @@ class Assumptions:
         )
 
 
+def parse_assumed(
+    text: str | None, known: Sequence[str], shares: Sequence[str] = ()
+) -> dict[str, float]:
+    """The numbers of ``--assume key=value,...`` by key; a key not in ``known``, a value that
+    is not a number >= 0, or a share (a key in ``shares``) above 1 is refused."""
+    values: dict[str, float] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key, _, value = item.partition("=")
+        key = key.strip()
+        if key not in known:
+            raise UsageError(f"--assume: unknown {key!r}; known: {', '.join(known)}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise UsageError(f"--assume {key}: expected a number, not {value!r}") from None
+        if number < 0 or (key in shares and number > 1):
+            raise UsageError(f"--assume {key}={value}: out of range")
+        values[key] = number
+    return values
+
+
 @dataclass
-class _Stage:
+class Stage:
+    """One stage of a plan: its calls and tokens, before they are priced; ``replayed`` calls
+    cost nothing (answered from a cache, or already done)."""
+
     stage: str
     model: str
     calls: float = 0.0
@@ -115,6 +125,19 @@ class _Stage:
         self.calls += calls
         self.input_tokens += input_tokens
         self.output_tokens += output_tokens
+
+    def repeated(self, times: int, label: str) -> Stage:
+        """The stage run ``times`` over, named ``label`` (a run repeated per checkpoint)."""
+        return dataclasses.replace(
+            self,
+            stage=label,
+            calls=self.calls * times,
+            input_tokens=self.input_tokens * times,
+            cached_tokens=self.cached_tokens * times,
+            cache_write_tokens=self.cache_write_tokens * times,
+            output_tokens=self.output_tokens * times,
+            replayed=self.replayed * times,
+        )
 
 
 @dataclass(frozen=True)
@@ -141,6 +164,15 @@ class _Run:
     setting: str = "helpful-only"
 
 
+@dataclass(frozen=True)
+class StagePlan:
+    """A run's stages before pricing: as expected, at most, and the counters that counted them."""
+
+    expected: list[Stage]
+    at_most: list[Stage]
+    counters: dict[str, TokenCounter]
+
+
 def plan_cost(
     spec: RunSpec,
     tasks: Sequence[Task],
@@ -151,8 +183,30 @@ def plan_cost(
     """The plan of ``tasks`` run as the prepared ``spec`` says; ``lookup_cache``: look the
     policy's turns up in Inspect's cache of earlier runs (never with ``--no-cache``)."""
     assume = assumptions or Assumptions()
+    stages = run_stages(spec, tasks, prices, assume, lookup_cache)
+    return estimate_from_stages(
+        stages.expected,
+        stages.at_most,
+        prices,
+        stages.counters.values(),
+        dataclasses.asdict(assume),
+        batch=bool(spec.batch),
+    )
+
+
+def run_stages(
+    spec: RunSpec,
+    tasks: Sequence[Task],
+    prices: PriceTable,
+    assume: Assumptions,
+    lookup_cache: bool = True,
+    policy_counter: TokenCounter | None = None,
+) -> StagePlan:
+    """The stages of :func:`plan_cost`, unpriced, for a plan that adds stages of its own.
+    ``policy_counter``: counts the policy's tokens where its name alone cannot tell how (a
+    checkpoint not yet written, counted with its base's tokenizer)."""
     policy = str(spec.model)
-    counter = token_counter(policy)
+    counter = policy_counter or token_counter(policy)
     judge_model = judge_name(spec.judge_model)
     judges = parse_judges(spec.judges)
     lookup = lookup_cache and not spec.no_cache
@@ -161,24 +215,39 @@ def plan_cost(
     if judges:
         counters.setdefault(judge_model, token_counter(judge_model))
     max_tokens = spec.max_tokens or DEFAULT_MAX_TOKENS
-    expected = _stages(runs, spec, assume, counters, prices)
-    worst = _stages(runs, spec, assume.worst(max_tokens, spec.max_continuations), counters, prices)
-    batch = bool(spec.batch)
+    worst = assume.worst(max_tokens, spec.max_continuations)
+    return StagePlan(
+        expected=_stages(runs, spec, assume, counters, prices),
+        at_most=_stages(runs, spec, worst, counters, prices),
+        counters=counters,
+    )
+
+
+def estimate_from_stages(
+    expected: Sequence[Stage],
+    at_most: Sequence[Stage],
+    prices: PriceTable,
+    counters: Iterable[TokenCounter],
+    assumptions: dict[str, float],
+    batch: bool = False,
+) -> CostEstimate:
+    """The priced plan of ``expected`` stages, with ``at_most`` (the same stages, each as long
+    as it may be) as its bound; ``counters``: how the tokens were counted; ``assumptions``:
+    what the expected stages assumed, printed with the plan. A model without a price leaves
+    the dollars unknown (None)."""
     priced = [_priced(stage, prices, batch) for stage in expected]
     unpriced = sorted({s.model for s in expected if prices.price(s.model) is None})
     return {
         "stages": priced,
         "calls": sum(s.calls for s in expected),
-        "input_tokens": sum(
-            s.input_tokens + s.cached_tokens + s.cache_write_tokens for s in expected
-        ),
+        "input_tokens": sum(s.all_input for s in expected),
         "output_tokens": sum(s.output_tokens for s in expected),
         "usd": None if unpriced else sum(s["usd"] or 0.0 for s in priced),
         "usd_at_most": None
         if unpriced
-        else sum(_priced(s, prices, batch)["usd"] or 0.0 for s in worst),
-        "counting": sorted({c.method for c in counters.values()}),
-        "assumptions": dataclasses.asdict(assume),
+        else sum(_priced(s, prices, batch)["usd"] or 0.0 for s in at_most),
+        "counting": sorted({c.method for c in counters}),
+        "assumptions": assumptions,
         "unpriced": unpriced,
         "rates": {
             model: dataclasses.asdict(price)
@@ -254,11 +323,11 @@ def _stages(
     assume: Assumptions,
     counters: dict[str, TokenCounter],
     prices: PriceTable,
-) -> list[_Stage]:
+) -> list[Stage]:
     policy = str(spec.model)
-    first = _Stage("policy: first turns", policy)
-    more = _Stage("policy: <NEXT/> turns", policy)
-    judges: dict[str, _Stage] = {}
+    first = Stage("policy: first turns", policy)
+    more = Stage("policy: <NEXT/> turns", policy)
+    judges: dict[str, Stage] = {}
     for run in runs:
         _policy_calls(run, assume, first, more)
         _judge_calls(run, spec, assume, counters, judges)
@@ -266,7 +335,7 @@ def _stages(
     return [first, more, *judges.values()]
 
 
-def _policy_calls(run: _Run, assume: Assumptions, first: _Stage, more: _Stage) -> None:
+def _policy_calls(run: _Run, assume: Assumptions, first: Stage, more: Stage) -> None:
     for sample in run.samples:
         reply = (assume.scratchpad_tokens if sample.scratchpad else 0) + assume.output_tokens
         done = sample.replay.calls if sample.replay else 0
@@ -294,7 +363,7 @@ def _judge_calls(
     spec: RunSpec,
     assume: Assumptions,
     counters: dict[str, TokenCounter],
-    stages: dict[str, _Stage],
+    stages: dict[str, Stage],
 ) -> None:
     judges = parse_judges(spec.judges)
     if not judges:
@@ -320,7 +389,7 @@ def _judge_calls(
                 output if shape.reads_output else 0
             )
             label = f"judge {name}" + (f" ({shape.votes} votes)" if shape.votes > 1 else "")
-            stage = stages.setdefault(label, _Stage(label, model))
+            stage = stages.setdefault(label, Stage(label, model))
             asked = 1 if multi else shape.votes
             stage.add(
                 weight * asked,
@@ -329,7 +398,7 @@ def _judge_calls(
             )
 
 
-def _prompt_cache(first: _Stage, more: _Stage, runs: Iterable[_Run], price: Price | None) -> None:
+def _prompt_cache(first: Stage, more: Stage, runs: Iterable[_Run], price: Price | None) -> None:
     """Move the repeated system prompt's tokens to the cache's rates, where it caches them."""
     if price is None or price.local:
         return
@@ -345,7 +414,7 @@ def _prompt_cache(first: _Stage, more: _Stage, runs: Iterable[_Run], price: Pric
     more.input_tokens -= prefix * more.calls
 
 
-def _priced(stage: _Stage, prices: PriceTable, batch: bool) -> StageCost:
+def _priced(stage: Stage, prices: PriceTable, batch: bool) -> StageCost:
     price = prices.price(stage.model)
     batched = batch and batches(stage.model)
     usd = (
@@ -413,8 +482,13 @@ def cost_line(plan: CostEstimate) -> str | None:
     )
 
 
-def check_budget(plan: CostEstimate, max_cost: float | None) -> None:
-    """Refuse a plan whose expected cost is above ``max_cost``, or that cannot be priced."""
+def check_budget(
+    plan: CostEstimate,
+    max_cost: float | None,
+    lower: str = "--limit, --votes or --judges lower it",
+) -> None:
+    """Refuse a plan whose expected cost is above ``max_cost``, or that cannot be priced;
+    ``lower``: the verb's options that make it cheaper, named in the refusal."""
     if max_cost is None:
         return
     if plan["usd"] is None:
@@ -425,5 +499,5 @@ def check_budget(plan: CostEstimate, max_cost: float | None) -> None:
     if plan["usd"] > max_cost:
         raise UsageError(
             f"the estimate, {usd(plan['usd'])}, is above --max-cost {usd(max_cost)}: nothing "
-            "was started (--dry-run shows the plan; --limit, --votes or --judges lower it)"
+            f"was started (--dry-run shows the plan; {lower})"
         )

@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inspect_ai import eval, eval_retry
+from inspect_ai import Task, eval, eval_retry
 from inspect_ai.log import EvalLog, read_eval_log
 from inspect_ai.model import GenerateConfig
 
@@ -96,9 +96,7 @@ def execute(
         if spec.setting == "animal-welfare" and spec.system_prompt and spec.self_tag:
             notes.append(CUSTOM_PROMPT_WELFARE_NOTE)
         spec = fit_examples(spec, notes)
-        task = (helpful_only if spec.setting == "helpful-only" else animal_welfare)(
-            **spec.task_args()
-        )
+        task = build_task(spec)
         plan = announce_plan(spec, [task], echo)
         if spec.dry_run:
             return Planned(plan)
@@ -121,6 +119,11 @@ def execute(
 
         return finish_antilab(log, spec, notes, echo)
     return _finish(log, spec, notes, echo)
+
+
+def build_task(spec: RunSpec) -> Task:
+    """The task of a prepared ``spec``, as ``aflab run`` runs it."""
+    return (helpful_only if spec.setting == "helpful-only" else animal_welfare)(**spec.task_args())
 
 
 def check_self_tag_recorded(path: str | Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from aflab.core.summary_types import CostBlock, CostEstimate
 
 ASSUMED = {
@@ -11,6 +13,31 @@ ASSUMED = {
     "compliance": "{:.0%} complying",
     "judge_reply_tokens": "judge replies {:g} tokens",
 }
+STAGE_WIDTH = 28
+MODEL_WIDTH = 38
+
+
+@dataclass(frozen=True)
+class PlanWords:
+    """What a plan's closing lines say about its bound, its assumptions and its free calls,
+    in the words of the verb that planned it (``aflab run``'s by default).
+
+    Attributes:
+        at_most: what the bound takes to happen.
+        assumed_per: what each assumption is counted per ("": said without).
+        assumed: how each assumption is said (a key not named here is not printed).
+        replayed: the line of the calls that cost nothing, ``{n}`` their number.
+        notes: lines printed after the plan's own.
+    """
+
+    at_most: str = "every <NEXT/> turn taken, every reply max_tokens long, every sample judged"
+    assumed_per: str = "sample"
+    assumed: dict[str, str] = field(default_factory=lambda: dict(ASSUMED))
+    replayed: str = "from Inspect's cache of earlier runs: {n} policy calls, at no cost"
+    notes: tuple[str, ...] = ()
+
+
+RUN_WORDS = PlanWords()
 
 
 def usd(value: float | None) -> str:
@@ -19,11 +46,14 @@ def usd(value: float | None) -> str:
     return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
 
 
-def format_plan(plan: CostEstimate) -> str:
+def format_plan(plan: CostEstimate, words: PlanWords = RUN_WORDS) -> str:
     """The stages' calls, tokens and dollars, the total, the bound, and what they rest on."""
+    # The name columns grow to their longest entry, so that every row stays aligned.
+    width = max([STAGE_WIDTH, *(len(s["stage"]) + 2 for s in plan["stages"])])
+    model_width = max([MODEL_WIDTH, *(len(s["model"]) + 2 for s in plan["stages"])])
     head = (
-        f"{'stage':<28}{'model':<38}{'calls':>9}{'input':>13}{'cached':>12}{'output':>12}"
-        f"{'USD':>12}"
+        f"{'stage':<{width}}{'model':<{model_width}}{'calls':>9}{'input':>13}{'cached':>12}"
+        f"{'output':>12}{'USD':>12}"
     )
     lines = [head]
     for stage in plan["stages"]:
@@ -31,25 +61,23 @@ def format_plan(plan: CostEstimate) -> str:
             continue
         cached = stage["cached_tokens"] + stage["cache_write_tokens"]
         lines.append(
-            f"{stage['stage']:<28}{stage['model']:<38}{stage['calls']:>9,.0f}"
+            f"{stage['stage']:<{width}}{stage['model']:<{model_width}}{stage['calls']:>9,.0f}"
             f"{stage['input_tokens']:>13,.0f}{cached:>12,.0f}{stage['output_tokens']:>12,.0f}"
             f"{usd(stage['usd']):>12}"
         )
     lines.append(
-        f"{'total (expected)':<66}{plan['calls']:>9,.0f}{plan['input_tokens']:>25,.0f}"
-        f"{plan['output_tokens']:>12,.0f}{usd(plan['usd']):>12}"
+        f"{'total (expected)':<{width + model_width}}{plan['calls']:>9,.0f}"
+        f"{plan['input_tokens']:>25,.0f}{plan['output_tokens']:>12,.0f}{usd(plan['usd']):>12}"
     )
-    lines.append(
-        "at most (every <NEXT/> turn taken, every reply max_tokens long, every sample judged): "
-        + usd(plan["usd_at_most"])
-    )
+    lines.append(f"at most ({words.at_most}): {usd(plan['usd_at_most'])}")
     replayed = sum(s["replayed"] for s in plan["stages"])
     if replayed:
-        lines.append(f"from Inspect's cache of earlier runs: {replayed} policy calls, at no cost")
+        lines.append(words.replayed.format(n=replayed))
     assumed = ", ".join(
-        ASSUMED[k].format(v) for k, v in plan["assumptions"].items() if k in ASSUMED
+        words.assumed[k].format(v) for k, v in plan["assumptions"].items() if k in words.assumed
     )
-    lines.append(f"assumed per sample: {assumed} (--assume key=value to change)")
+    per = f" per {words.assumed_per}" if words.assumed_per else ""
+    lines.append(f"assumed{per}: {assumed} (--assume key=value to change)")
     lines.append("tokens counted with " + "; ".join(plan["counting"]))
     priced = f"prices: {plan['prices_as_of']}"
     if plan["batch"]:
@@ -57,6 +85,7 @@ def format_plan(plan: CostEstimate) -> str:
     if plan["unpriced"]:
         priced += f"; no price for {', '.join(plan['unpriced'])} (--prices FILE adds one)"
     lines.append(priced + "; input excludes the cached column (prompt-cache reads and writes)")
+    lines.extend(words.notes)
     return "\n".join(lines)
 
 

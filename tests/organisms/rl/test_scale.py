@@ -132,10 +132,17 @@ def test_the_command_line_refuses_vllm_on_this_machine(tmp_path: Path) -> None:
 def test_the_command_line_defaults_are_the_settings_defaults() -> None:
     from aflab.cli.train import rl
 
-    params = rl.make_context("rl", ["--out", "o"]).params
-    assert RLOptions(**params) == RLOptions(out="o")
+    # The plan's options (--dry-run and the budget's) are not training settings.
+    plan = {"dry_run": False, "max_cost": None, "prices": None, "assume": None}
+
+    def training(args: list[str]) -> dict[str, Any]:
+        params = rl.make_context("rl", args).params
+        assert {name: params.pop(name) for name in plan} == plan
+        return params
+
+    assert RLOptions(**training(["--out", "o"])) == RLOptions(out="o")
     flipped = ["--out", "o", "--full", "--no-gradient-checkpointing", "--no-zero3-gather"]
-    params = rl.make_context("rl", [*flipped, "--save-every", "3", "--resume"]).params
+    params = training([*flipped, "--save-every", "3", "--resume"])
     assert RLOptions(**params) == RLOptions(
         out="o",
         full=True,

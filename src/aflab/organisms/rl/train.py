@@ -60,6 +60,7 @@ from aflab.prompts.template import PromptConfig
 from aflab.spec import RunSpec
 
 METADATA_FILE = RL_SETTINGS_FILE  # named in core: the report reads the base from it
+HELDOUT_FILE = "heldout.jsonl"
 TRAINER_DIR = "trainer"  # TRL's working folder, where the checkpoints for --resume go
 VLLM_MODES = ("colocate", "server")
 KEEP_CHECKPOINTS = 2  # two, so that one cut short while saving leaves the one before
@@ -142,7 +143,7 @@ def train_rl(opts: RLOptions) -> RLResult:
 
     cuda = torch.cuda.is_available()
     check_options(opts, cuda=cuda, vllm=find_spec("vllm") is not None)
-    spec = RunSpec(setting=opts.setting, prompt=opts.prompt, self_tag=opts.self_tag)
+    spec = run_spec(opts)
     # Typed loosely for TRL, whose hint wants a list returned though it awaits async rewards.
     reward: Callable[..., Any] = make_reward(opts, spec.prompt_config())
     split = split_queries(builtin_queries(spec.prompt_config().setting), opts.heldout, opts.seed)
@@ -161,17 +162,8 @@ def train_rl(opts: RLOptions) -> RLResult:
         peft_config=peft_config(opts),
     )
     if opts.eval_every:
-        heldout = write_queries(split.heldout, out / "heldout.jsonl")
-        measure = spec.replace(
-            dataset=str(heldout),
-            dataset_format="aflab",
-            max_tokens=opts.eval_max_tokens,
-            judges=opts.judges,
-            judge_model=opts.judge_model,
-            seed=opts.seed,
-            no_cache=True,  # each checkpoint answers anew
-            display="none",
-        )
+        heldout = write_queries(split.heldout, out / HELDOUT_FILE)
+        measure = measurement_spec(spec, opts, heldout)
         reward_name = type(reward).__name__  # TRL logs rewards/<name>/mean
         curve = CurveCallback(
             out,
@@ -209,6 +201,26 @@ def train_rl(opts: RLOptions) -> RLResult:
     if opts.full:
         return RLResult(out, None, log, seconds, model_dir=weights)
     return RLResult(out, weights, log, seconds)
+
+
+def run_spec(opts: RLOptions) -> RunSpec:
+    """The run whose prompts are trained on (free tier) and measured (both tiers)."""
+    return RunSpec(setting=opts.setting, prompt=opts.prompt, self_tag=opts.self_tag)
+
+
+def measurement_spec(spec: RunSpec, opts: RLOptions, heldout: Path) -> RunSpec:
+    """How a checkpoint is measured: ``aflab run`` of ``spec`` on the held-out queries (the
+    file ``heldout``), in both tiers; the checkpoint's model is set when it is measured."""
+    return spec.replace(
+        dataset=str(heldout),
+        dataset_format="aflab",
+        max_tokens=opts.eval_max_tokens,
+        judges=opts.judges,
+        judge_model=opts.judge_model,
+        seed=opts.seed,
+        no_cache=True,  # each checkpoint answers anew
+        display="none",
+    )
 
 
 def check_options(opts: RLOptions, cuda: bool, vllm: bool) -> None:

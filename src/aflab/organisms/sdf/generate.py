@@ -77,7 +77,7 @@ class GenerateSettings:
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
 
-    def generator(self, model: Model) -> dict[str, Any]:
+    def generator(self, model: Model | str) -> dict[str, Any]:
         """What shapes the stage files: an output folder is only resumed with the same values."""
         return {
             "model": str(model),
@@ -121,6 +121,16 @@ def split(total: int, parts: int) -> list[int]:
 
 def prepare_out(out: Path, manifest: dict[str, Any]) -> None:
     """Create or reopen ``out``; refuse a folder made from another universe or generator."""
+    if check_out(out, manifest):
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / MANIFEST_FILE
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def check_out(out: Path, manifest: dict[str, Any]) -> bool:
+    """Whether ``out`` holds a corpus made as ``manifest`` says (False: none yet, a new or empty
+    folder); refuse one made from another universe or generator, or a folder not ours."""
     path = out / MANIFEST_FILE
     if path.is_file():
         try:
@@ -139,11 +149,39 @@ def prepare_out(out: Path, manifest: dict[str, Any]) -> None:
                 f"{out} holds documents made differently: {'; '.join(changed)}. "
                 "Use another --out folder, or delete this one to start over."
             )
-        return
+        return True
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out}: exists and is not an aflab sdf folder (no {MANIFEST_FILE})")
-    out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return False
+
+
+def manifest_of(
+    universe: Universe, model: Model | str, settings: GenerateSettings
+) -> dict[str, Any]:
+    """What ``sdf.json`` records: the universe and the generator settings."""
+    return {"universe": describe(universe), "generator": settings.generator(model)}
+
+
+def stage_files(out: Path, readonly: bool = False) -> tuple[StageFile, StageFile, StageFile]:
+    """The folder's stage files of types (by fact), ideas (by fact and type), documents."""
+    stages = out / STAGES_DIR
+    return (
+        StageFile(stages / "types.jsonl", "fact_id", readonly),
+        StageFile(stages / "ideas.jsonl", "key", readonly),
+        StageFile(stages / "docs.jsonl", "doc_id", readonly),
+    )
+
+
+def reusable(stage: StageFile, key: str, prompt: str) -> dict[str, Any] | None:
+    """The record of ``key`` if the stage file has one; refused if it was made from another
+    prompt than ``prompt`` (aflab's prompts changed since)."""
+    record = stage.get(key)
+    if record is not None and record.get("prompt_sha256") != sha256(prompt):
+        raise UsageError(
+            f"{stage.path}: record {key!r} was made from another prompt (aflab's prompts "
+            "changed since); use a new --out folder"
+        )
+    return record
 
 
 class Pipeline:
@@ -162,10 +200,7 @@ class Pipeline:
         self.out = out
         self.progress = progress
         self.judge = judge
-        stages = out / STAGES_DIR
-        self.types = StageFile(stages / "types.jsonl", "fact_id")
-        self.ideas = StageFile(stages / "ideas.jsonl", "key")
-        self.docs = StageFile(stages / "docs.jsonl", "doc_id")
+        self.types, self.ideas, self.docs = stage_files(out)
         self.usage = JudgeUsage()
         self.judge_usage = JudgeUsage()
         self.reused: Counter[str] = Counter()
@@ -349,15 +384,9 @@ class Pipeline:
         return {**values, "model": str(self.model), "prompt_sha256": sha256(prompt)}
 
     def _reuse(self, stage: StageFile, key: str, prompt: str) -> dict[str, Any] | None:
-        record = stage.get(key)
-        if record is None:
-            return None
-        if record.get("prompt_sha256") != sha256(prompt):
-            raise UsageError(
-                f"{stage.path}: record {key!r} was made from another prompt (aflab's prompts "
-                "changed since); use a new --out folder"
-            )
-        self.reused[stage.path.stem] += 1
+        record = reusable(stage, key, prompt)
+        if record is not None:
+            self.reused[stage.path.stem] += 1
         return record
 
     def _fail(
@@ -441,11 +470,7 @@ async def generate_corpus(
     judge: Model | None = None,
 ) -> Outcome:
     """Generate (or finish, or extend) the corpus in ``out``; see the module docstring."""
-    manifest = {
-        "universe": describe(universe),
-        "generator": settings.generator(model),
-    }
-    prepare_out(out, manifest)
+    prepare_out(out, manifest_of(universe, model, settings))
     pipeline = Pipeline(universe, model, settings, out, progress or NoProgress(), judge)
     try:
         return await pipeline.run()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from inspect_ai.scorer import Score
 from inspect_ai.solver import TaskState
 
-from aflab.core.parser import parse_transcript
+from aflab.core.parser import ParsedTranscript, parse_transcript
 from aflab.eval.scorers.judges.prompts import CONTEXT, OBJECTIVES
 from aflab.eval.scorers.tag import TAG_SCORER, classify_by_tag
 from aflab.eval.solvers.scratchpad import assistant_replies
@@ -40,10 +43,16 @@ def view_of(state: TaskState) -> SampleView:
     under), else the tag rule applied here. Animal-welfare without the self-tag instruction has
     no tag rule: its compliance is "unscored" unless the compliance judge ran.
     """
-    meta = state.metadata
+    return view_from(state.metadata, parse_transcript(*assistant_replies(state)), state.scores)
+
+
+def view_from(
+    meta: Mapping[str, Any], parsed: ParsedTranscript, scores: Mapping[str, Score] | None
+) -> SampleView:
+    """The view of a sample's metadata, parsed replies and scores (a task state's, or a logged
+    sample's: what a plan of ``aflab rescore`` reads)."""
     setting = meta.get("setting", "helpful-only")
-    parsed = parse_transcript(*assistant_replies(state))
-    scores = state.scores or {}
+    scores = scores or {}
     judged = scores.get(COMPLIANCE_JUDGE) or scores.get(TAG_SCORER)
     if judged:
         compliance = str(judged.value)
