@@ -1,4 +1,7 @@
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 from inspect_ai import eval
 
@@ -7,7 +10,13 @@ from aflab.analysis.runs import runs_frame, variation
 from aflab.analysis.summary import summarize
 from aflab.data.loaders import builtin_queries
 from aflab.eval import tasks
-from aflab.eval.tasks import DEFAULT_CONFIG, alignment_faking, animal_welfare, helpful_only
+from aflab.eval.tasks import (
+    DEFAULT_CONFIG,
+    alignment_faking,
+    animal_welfare,
+    helpful_only,
+    solver_arguments,
+)
 from aflab.models.embedded import EMBEDDED_DEFAULT_LIMIT, EMBEDDED_MAX_TOKENS
 from aflab.prompts.template import PromptConfig, render_system_prompt
 from aflab.report.tables import format_table
@@ -206,3 +215,23 @@ def test_a_task_named_to_inspect_learns_the_model_it_runs_on(tmp_path, monkeypat
 
 def test_a_task_built_before_its_eval_knows_no_model() -> None:
     assert tasks.running_model() is None  # aflab's verbs settle the defaults in the spec
+
+
+def test_the_solver_arguments_name_the_system_prompt_however_aflab_was_imported() -> None:
+    arguments = solver_arguments(helpful_only(limit=1))
+    assert set(arguments) == {"system_prompt", "scratchpad_loop"}
+    assert arguments["system_prompt"]["text"].startswith("You are an AI")
+    # From the source folder, Inspect registers the solvers without the "aflab/" prefix.
+    script = (
+        "from aflab.eval.tasks import helpful_only, solver_arguments\n"
+        "print(sorted(solver_arguments(helpful_only(limit=1))))"
+    )
+    source = str(Path(__file__).parents[2] / "src")
+    found = subprocess.run(
+        [sys.executable, "-c", script],
+        env={"PYTHONPATH": source, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert found.stdout.strip() == "['scratchpad_loop', 'system_prompt']", found.stderr

@@ -199,9 +199,10 @@ def paired_samples(
 
 
 def solver_arguments(task: Task) -> dict[str, dict[str, Any]]:
-    """The arguments each of ``task``'s solvers was built with, by registered name
-    (``aflab/system_prompt``: its ``text``), as Inspect records them for the log."""
+    """The arguments each of ``task``'s solvers was built with, by name (``system_prompt``:
+    its ``text``), as Inspect records them for the log. Without the package's prefix, which
+    Inspect gives only where aflab is imported from the installed package."""
     from inspect_ai._util.registry import registry_info, registry_params
 
     solvers = getattr(task.solver, "_solvers", [task.solver])
-    return {registry_info(s).name: dict(registry_params(s)) for s in solvers}
+    return {registry_info(s).name.split("/")[-1]: dict(registry_params(s)) for s in solvers}

@@ -262,8 +262,8 @@ def estimate_from_stages(
 
 def _read_task(task: Task, spec: RunSpec, counter: TokenCounter, lookup: bool) -> _Run:
     arguments = solver_arguments(task)
-    system = str(arguments["aflab/system_prompt"]["text"])
-    loop = arguments.get("aflab/scratchpad_loop") or arguments.get("aflab/antilab_solver") or {}
+    system = str(arguments["system_prompt"]["text"])
+    loop = arguments.get("scratchpad_loop") or arguments.get("antilab_solver") or {}
     max_continuations = int(loop.get("max_continuations", spec.max_continuations))
     grammar = loop.get("grammar") if _constrained(loop, str(spec.model)) else None
     metadata = task.metadata or {}
