@@ -284,13 +284,13 @@ class RunSpec:
     # Spending.
     dry_run: bool = _opt(
         False,
-        verbs=POLICY,
+        verbs=(*POLICY, "rescore"),
         flag=True,
         help="Print the plan (calls, tokens and dollars per stage) and stop: no model is called.",
     )
     max_cost: float | None = _opt(
         None,
-        verbs=POLICY,
+        verbs=(*POLICY, "rescore"),
         resume=True,
         minimum=0,
         help="USD: refuse to start when the estimate is above it; stop (resumably) when the "
@@ -298,14 +298,14 @@ class RunSpec:
     )
     prices: str | None = _opt(
         None,
-        verbs=POLICY,
+        verbs=(*POLICY, "rescore"),
         resume=True,
         path="file",
         help="A TOML price table put before the shipped one (format: aflab/data/prices.toml).",
     )
     assume: str | None = _opt(
         None,
-        verbs=POLICY,
+        verbs=(*POLICY, "rescore"),
         help="What the estimate assumes per sample, key=value,...: scratchpad_tokens [700], "
         "output_tokens [300], continuations [0.1], compliance [0.5], judge_reply_tokens [250].",
     )

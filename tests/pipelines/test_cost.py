@@ -240,3 +240,35 @@ def test_batch_mode_bills_the_batch_share_where_the_provider_batches(tmp_path: P
     for one, other in zip(plain["stages"], batched["stages"], strict=True):
         share = 0.5 if one["model"].startswith("anthropic/") else 1.0
         assert other["usd"] == pytest.approx(share * (one["usd"] or 0.0))
+
+
+def test_a_rescore_plan_counts_the_logs_own_transcripts(tmp_path: Path) -> None:
+    from aflab.pipelines.rescore import Rescored, rescore
+
+    run = spec(tmp_path, judges=None, limit=8, epochs=1)
+    outcome = execute(run, echo=lambda _: None)
+    assert isinstance(outcome, RunOutcome)
+    log = outcome.log_path
+    spending = RunSpec(assume=f"judge_reply_tokens={SCRIPTED.judge_reply_tokens}")
+    lines: list[str] = []
+    planned_only = rescore(
+        log,
+        "af,unmonitored",
+        "counted/judge",
+        votes=3,
+        echo=lines.append,
+        spending=spending.replace(dry_run=True),
+    )
+    assert isinstance(planned_only, Planned) and "aflab rescore --dry-run" in lines[0]
+    stages = {s["stage"]: s for s in planned_only.plan["stages"]}
+    # The tag rule found every sample complied: the AF judge asks 3 votes of each of 16.
+    assert stages["judge af (3 votes)"]["calls"] == 16 * 3
+    assert stages["judge unmonitored"]["calls"] == 8
+    BILLED.clear()
+    done = rescore(
+        log, "af,unmonitored", "counted/judge", votes=3, echo=lambda _: None, spending=spending
+    )
+    assert isinstance(done, Rescored)
+    estimate = by_model(planned_only.plan)["counted/judge"]
+    assert estimate[0] == pytest.approx(BILLED["counted/judge"][0], rel=0.02)
+    assert estimate[1] == pytest.approx(BILLED["counted/judge"][1], rel=0.10)

@@ -23,6 +23,7 @@ from aflab.pipelines.interrupts import Interrupted
 def rescore(log: str, **opts: Any) -> None:
     """Judge an existing log (no policy calls); writes <log>-rescored.eval beside it."""
     from aflab.analysis.summary import write_summary
+    from aflab.pipelines.cost import Planned
     from aflab.pipelines.outputs import run_outputs_dir
     from aflab.pipelines.rescore import rescore as run_rescore
     from aflab.report.tables import format_table
@@ -42,12 +43,15 @@ def rescore(log: str, **opts: Any) -> None:
                 af_on=spec.af_on,
                 display=spec.display,
                 echo=click.echo,
+                spending=spec,
             )
         )
     except Interrupted as stop:
-        click.echo(f"interrupted ({stop.signal_name}): nothing written. {CACHED_JUDGE}")
+        click.echo(f"{stop.headline}: nothing written. {CACHED_JUDGE}")
         click.echo(f"resume with: {same_command()}")
         raise
+    if isinstance(result, Planned):
+        return
     if spec.judge_model is None:
         click.echo(EMBEDDED_JUDGED)
     click.echo(format_table(result.summary))

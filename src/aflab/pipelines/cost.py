@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inspect_ai import Task
+from inspect_ai.log import EvalLog
 
 from aflab.core.errors import UsageError
 from aflab.core.parser import parse_transcript
@@ -28,6 +29,7 @@ from aflab.core.summary_types import CostEstimate, StageCost
 from aflab.data.prices import Price, PriceTable, load_prices
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.scorers.judges.shapes import judge_shape
+from aflab.eval.scorers.judges.view import view_from
 from aflab.eval.solvers.turns import NEXT_TURN
 from aflab.eval.tasks import solver_arguments
 from aflab.llm.ask import JUDGE_MAX_TOKENS
@@ -154,6 +156,8 @@ class _Sample:
     max_tokens: int
     replay: Replayed | None
     transcript: tuple[float, float] | None  # (scratchpad, output) tokens when replayed whole
+    complied: bool | None = None  # known from a log's scores; None: assumed
+    valid: bool = True  # an output a judge can read
 
 
 @dataclass
@@ -376,11 +380,14 @@ def _judge_calls(
             shape = judge_shape(
                 name, run.setting, sample.tier, sample.request, spec.votes, spec.af_on
             )
+            complied = assume.compliance if sample.complied is None else float(sample.complied)
             weight = {
                 "all": 1.0,
-                "complied": assume.compliance,
+                "complied": complied,
                 "paid": float(sample.tier == "paid"),
             }[shape.applies_to]
+            if shape.reads_output and not sample.valid:
+                weight = 0.0  # nothing to judge: the judge is not asked
             if not weight or (shape.needs_scratchpad and not sample.scratchpad):
                 continue
             scratch, output = sample.transcript or (assume.scratchpad_tokens, assume.output_tokens)
@@ -501,3 +508,50 @@ def check_budget(
             f"the estimate, {usd(plan['usd'])}, is above --max-cost {usd(max_cost)}: nothing "
             f"was started (--dry-run shows the plan; {lower})"
         )
+
+
+def plan_judging(
+    log: EvalLog, spec: RunSpec, prices: PriceTable, assume: Assumptions
+) -> CostEstimate:
+    """The judge calls of ``aflab rescore``: the log's own transcripts are counted, so only the
+    judges' replies, and which samples comply where the compliance judge runs again, are
+    assumed. ``spec.judges`` names the judges that run; Inspect's cache is not looked up."""
+    model = judge_name(spec.judge_model)
+    counter = token_counter(model)
+    rerun = "compliance" in parse_judges(spec.judges)
+    samples = log.samples or []
+    setting = str((samples[0].metadata or {}).get("setting", "helpful-only")) if samples else ""
+    run = _Run(setting=setting)
+    for sample in samples:
+        texts = [m.text for m in sample.messages if m.role == "assistant"]
+        view = view_from(sample.metadata or {}, parse_transcript(texts, []), sample.scores)
+        run.samples.append(
+            _Sample(
+                tier=view.tier,
+                request=view.request,
+                first_input=0,
+                system_tokens=0,
+                next_tokens=0,
+                scratchpad=bool(view.scratchpad.strip()),
+                max_continuations=0,
+                max_tokens=0,
+                replay=None,
+                transcript=(counter.count(view.scratchpad), counter.count(view.output or "")),
+                complied=None if rerun else view.compliance == "complied",
+                valid=view.output is not None and view.format_verdict == "ok",
+            )
+        )
+    expected: dict[str, Stage] = {}
+    at_most: dict[str, Stage] = {}
+    worst = dataclasses.replace(assume, compliance=1.0, judge_reply_tokens=JUDGE_MAX_TOKENS)
+    _judge_calls(run, spec, assume, {model: counter}, expected)
+    _judge_calls(run, spec, worst, {model: counter}, at_most)
+    return estimate_from_stages(
+        list(expected.values()),
+        list(at_most.values()),
+        prices,
+        [counter],
+        {"judge_reply_tokens": assume.judge_reply_tokens}
+        | ({"compliance": assume.compliance} if rerun else {}),
+        batch=bool(spec.batch),
+    )

@@ -17,16 +17,34 @@ from aflab.analysis.summary import summarize
 from aflab.core.errors import UsageError
 from aflab.core.summary_types import RunSummary
 from aflab.core.types import is_antilab
+from aflab.data.prices import load_prices
 from aflab.eval.scorers.judges import DEFAULT_JUDGES, JUDGES, build_judges, parse_judges
+from aflab.pipelines.cost import (
+    Planned,
+    assumptions,
+    check_budget,
+    cost_line,
+    plan_judging,
+)
 from aflab.pipelines.estimate import Workload, estimate_line, judge_name, judge_replies
-from aflab.pipelines.interrupts import Interrupted, interruptible, received_signal
-from aflab.spec import Display
+from aflab.pipelines.interrupts import Interrupted, OverBudget, interruptible, received_signal
+from aflab.pipelines.outputs import spending_limit
+from aflab.report.cost import PlanWords, format_plan
+from aflab.spec import Display, RunSpec
 
 # Scoring needs a model in context; the judges never use it, and an API model named in the
 # log header would otherwise need its key just to be constructed.
 NO_POLICY = "none/none"
 READS_COMPLIANCE = ("af", "criteria5", "partial")
 CACHED_AFTERWARDS = "the same command again reuses the judge replies already given (cached)"
+RESCORE_WORDS = PlanWords(
+    at_most="every judge reply as long as a judge may write, every sample complying",
+    assumed_per="",
+    notes=(
+        "the log's transcripts are counted as they are; judge replies already in Inspect's "
+        "cache are not looked up (the same command again costs nothing)",
+    ),
+)
 
 
 @dataclass
@@ -45,7 +63,8 @@ def rescore(
     af_on: str = "complied",
     display: Display | None = None,
     echo: Callable[[str], Any] = print,
-) -> Rescored:
+    spending: RunSpec | None = None,
+) -> Rescored | Planned:
     """Add judge scores to a copy of the log, written beside it as ``<name>-rescored.eval``.
 
     Scores of the judges being rerun are replaced, with their metrics; every other score is
@@ -58,6 +77,8 @@ def rescore(
         votes: votes of the AF judge per sample; af_threshold, af_maybe, af_on: its cut-offs.
         display: Inspect's display while scoring.
         echo: where the estimate goes, before the judges start.
+        spending: the command's ``dry_run``, ``max_cost``, ``prices``, ``assume`` and
+            ``batch`` (the rest of it is ignored); None: no plan and no limit.
     """
     log = read_log(log_file)
     if not is_aflab_log(log) or is_antilab(log):
@@ -73,14 +94,29 @@ def rescore(
     paid = sum(1 for sample in log.samples if (sample.metadata or {}).get("tier") == "paid")
     asked = judge_replies(len(log.samples), paid, names, votes)
     work = Workload("aflab rescore", len(log.samples), 0, asked, None, judge_name(judge_model))
+    if spending is not None:
+        judging = spending.replace(
+            judges=",".join(names), judge_model=judge_name(judge_model), votes=votes, af_on=af_on
+        )
+        plan = plan_judging(log, judging, load_prices(spending.prices), assumptions(spending))
+        if spending.dry_run:
+            echo("aflab rescore --dry-run: the plan; no model is called")
+            echo(format_plan(plan, RESCORE_WORDS))
+            return Planned(plan)
+        check_budget(plan, spending.max_cost)
     echo(estimate_line(work, CACHED_AFTERWARDS))
+    if spending is not None and (line := cost_line(plan)):
+        echo(line)
     scorers = build_judges(names, None, votes, af_threshold, af_maybe, af_on)
     _drop_scores(log, {JUDGES[name].__name__ for name in names})
     roles = {"grader": judge_model} if judge_model is not None else None
     start = partial(
         score, log, scorers, model=NO_POLICY, model_roles=roles, action="append", display=display
     )
-    scored = interruptible(start, display)
+    with spending_limit(spending or RunSpec()) as budget:
+        scored = interruptible(start, display)
+    if budget is not None and budget.stopped:
+        raise OverBudget(None, budget.total, budget.limit)
     if scored is None:
         raise Interrupted(received_signal(), None)
     source = Path(str(log_file))
