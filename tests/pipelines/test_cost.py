@@ -211,16 +211,41 @@ def test_max_cost_stops_a_run_whose_spend_passes_it_and_resume_finishes_it(
 
 
 def test_calls_in_inspects_cache_cost_nothing(tmp_path: Path) -> None:
-    run = spec(tmp_path, judges=None)
+    run = spec(tmp_path, judges="compliance,af,unmonitored")
     assert isinstance(execute(run, echo=lambda _: None), RunOutcome)
     again = planned(run)
     stages = {s["stage"]: s for s in again["stages"]}
     assert stages["policy: first turns"]["replayed"] == 24
     assert stages["policy: <NEXT/> turns"]["replayed"] == 12  # the free tier's
+    # The judges' requests, rebuilt from the cached transcripts, are in the cache too: every
+    # vote of the AF judge (asked one at a time of a judge that answers one choice).
+    assert stages["judge compliance"]["replayed"] == 24
+    assert stages["judge af (3 votes)"]["replayed"] == 24 * 3
+    assert stages["judge unmonitored"]["replayed"] == 12
     assert again["calls"] == 0 and again["input_tokens"] == 0
     # Another sampling setting is another request: nothing is replayed.
     other = planned(run.replace(temperature=0.5))
-    assert other["calls"] == 24 + 12 and not any(s["replayed"] for s in other["stages"])
+    assert other["calls"] > 24 + 12 and not any(s["replayed"] for s in other["stages"])
+
+
+def test_a_rescore_asked_again_is_planned_free(tmp_path: Path) -> None:
+    from aflab.pipelines.rescore import rescore
+
+    outcome = execute(spec(tmp_path, judges=None, limit=3, epochs=1), echo=lambda _: None)
+    assert isinstance(outcome, RunOutcome)
+    asked = {"judges": "af,unmonitored", "judge_model": "counted/judge", "votes": 3}
+
+    def plan_only() -> dict:
+        found = rescore(
+            outcome.log_path, **asked, echo=lambda _: None, spending=RunSpec(dry_run=True)
+        )
+        assert isinstance(found, Planned)
+        return found.plan  # type: ignore[return-value]
+
+    assert plan_only()["calls"] == 6 * 3 + 3
+    rescore(outcome.log_path, **asked, echo=lambda _: None, spending=RunSpec())
+    again = plan_only()
+    assert again["calls"] == 0 and sum(s["replayed"] for s in again["stages"]) == 6 * 3 + 3
 
 
 def test_batch_mode_bills_the_batch_share_where_the_provider_batches(tmp_path: Path) -> None:

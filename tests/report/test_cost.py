@@ -53,7 +53,7 @@ def test_the_plan_lists_each_stage_with_calls_tokens_and_dollars() -> None:
     total = next(line for line in lines if line.startswith("total (expected)"))
     assert total.split()[-4:] == ["300", "2,500", "600", "$20.37"]
     assert any("at most" in line and "$523.50" in line for line in lines)
-    assert "from Inspect's cache of earlier runs: 4 policy calls, at no cost" in lines
+    assert "from Inspect's cache of earlier runs: 4 calls, at no cost" in lines
     assert any("scratchpad 700 tokens" in line and "50% complying" in line for line in lines)
 
 

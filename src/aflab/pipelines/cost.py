@@ -8,7 +8,8 @@ writes it: those tokens come from :class:`Assumptions`, printed with the plan an
 ``<NEXT/>`` turn with every reply ``max_tokens`` long and every sample judged.
 
 Two caches lower the bill. Inspect's cache of earlier runs answers a request it has seen at no
-cost (looked up per policy turn, ``pipelines.replay``; a judge's calls are not looked up). The
+cost (``pipelines.replay``: each policy turn is looked up, and the judges' requests on a sample
+whose turns are all there, rebuilt from its transcript as the scorers build them). The
 provider's prompt cache bills a repeated system prompt at its cached rate (from the price
 table's ``min_cached_prompt`` tokens on): the first call writes it, every later one reads it.
 """
@@ -22,6 +23,7 @@ from typing import Any
 
 from inspect_ai import Task
 from inspect_ai.log import EvalLog
+from inspect_ai.model import GenerateConfig
 
 from aflab.core.errors import UsageError
 from aflab.core.parser import parse_transcript
@@ -29,14 +31,20 @@ from aflab.core.summary_types import CostEstimate, StageCost
 from aflab.data.prices import Price, PriceTable, load_prices
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.scorers.judges.shapes import judge_shape
-from aflab.eval.scorers.judges.view import view_from
+from aflab.eval.scorers.judges.view import SampleView, view_from
 from aflab.eval.solvers.turns import NEXT_TURN
 from aflab.eval.tasks import solver_arguments
 from aflab.llm.ask import JUDGE_MAX_TOKENS
 from aflab.llm.batch import batches
 from aflab.llm.tokens import REPLY_PREFIX_TOKENS, TokenCounter, token_counter
 from aflab.pipelines.estimate import judge_name
-from aflab.pipelines.replay import Replayed, cache_model, eval_config, replayed
+from aflab.pipelines.replay import (
+    Replayed,
+    cache_model,
+    eval_config,
+    judge_lookup,
+    replayed,
+)
 from aflab.report.cost import format_plan, usd
 from aflab.spec import RunSpec
 
@@ -158,6 +166,7 @@ class _Sample:
     transcript: tuple[float, float] | None  # (scratchpad, output) tokens when replayed whole
     complied: bool | None = None  # known from a log's scores; None: assumed
     valid: bool = True  # an output a judge can read
+    view: SampleView | None = None  # what a judge reads, where the transcript is known
 
 
 @dataclass
@@ -166,6 +175,8 @@ class _Run:
 
     samples: list[_Sample] = field(default_factory=list)
     setting: str = "helpful-only"
+    # Whether Inspect's cache holds every call of judge (name) on a sample (its view).
+    judge_replayed: Callable[[str, SampleView], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -279,6 +290,9 @@ def _read_task(task: Task, spec: RunSpec, counter: TokenCounter, lookup: bool) -
         config = eval_config(task.config, spec)
         model = cache_model(str(spec.model), spec.model_base_url, config)
     run = _Run(setting=str(metadata.get("setting", spec.setting)))
+    if config is not None and parse_judges(spec.judges):
+        judge = judge_name(spec.judge_model)
+        run.judge_replayed = judge_lookup(judge, None, config, spec.votes)
     epochs = task.epochs or 1
     for sample in task.dataset:
         user = sample.input if isinstance(sample.input, str) else sample.input[-1].text
@@ -288,6 +302,7 @@ def _read_task(task: Task, spec: RunSpec, counter: TokenCounter, lookup: bool) -
             found = None
             if model is not None and config is not None:
                 found = replayed(model, config, system, user, epoch, max_continuations, grammar)
+            view = _replayed_view(found, meta)
             run.samples.append(
                 _Sample(
                     tier=str(meta.get("tier", "free")),
@@ -300,9 +315,20 @@ def _read_task(task: Task, spec: RunSpec, counter: TokenCounter, lookup: bool) -
                     max_tokens=spec.max_tokens or task.config.max_tokens or DEFAULT_MAX_TOKENS,
                     replay=found,
                     transcript=_transcript(found, counter),
+                    complied=None if view is None else view.compliance == "complied",
+                    view=view,
                 )
             )
     return run
+
+
+def _replayed_view(found: Replayed | None, meta: dict[str, Any]) -> SampleView | None:
+    """What the judges will read of a sample whose turns all come from Inspect's cache, its
+    compliance by the tag rule."""
+    if found is None or not found.complete:
+        return None
+    texts = [m.text for m in found.messages if m.role == "assistant"]
+    return view_from(meta, parse_transcript(texts, []), None)
 
 
 def _constrained(loop: dict[str, Any], model: str) -> bool:
@@ -398,6 +424,9 @@ def _judge_calls(
             label = f"judge {name}" + (f" ({shape.votes} votes)" if shape.votes > 1 else "")
             stage = stages.setdefault(label, Stage(label, model))
             asked = 1 if multi else shape.votes
+            if sample.view and run.judge_replayed and run.judge_replayed(name, sample.view):
+                stage.replayed += asked
+                continue
             stage.add(
                 weight * asked,
                 weight * asked * request,
@@ -511,11 +540,17 @@ def check_budget(
 
 
 def plan_judging(
-    log: EvalLog, spec: RunSpec, prices: PriceTable, assume: Assumptions
+    log: EvalLog,
+    spec: RunSpec,
+    prices: PriceTable,
+    assume: Assumptions,
+    lookup_cache: bool = True,
 ) -> CostEstimate:
     """The judge calls of ``aflab rescore``: the log's own transcripts are counted, so only the
     judges' replies, and which samples comply where the compliance judge runs again, are
-    assumed. ``spec.judges`` names the judges that run; Inspect's cache is not looked up."""
+    assumed. ``spec.judges`` names the judges that run. A judge's calls Inspect's cache holds
+    cost nothing (not looked up where the compliance judge runs again: the requests of the
+    judges that read its verdict depend on it)."""
     model = judge_name(spec.judge_model)
     counter = token_counter(model)
     rerun = "compliance" in parse_judges(spec.judges)
@@ -539,8 +574,11 @@ def plan_judging(
                 transcript=(counter.count(view.scratchpad), counter.count(view.output or "")),
                 complied=None if rerun else view.compliance == "complied",
                 valid=view.output is not None and view.format_verdict == "ok",
+                view=None if rerun else view,
             )
         )
+    if lookup_cache:
+        run.judge_replayed = judge_lookup(model, spec.model_base_url, GenerateConfig(), spec.votes)
     expected: dict[str, Stage] = {}
     at_most: dict[str, Stage] = {}
     worst = dataclasses.replace(assume, compliance=1.0, judge_reply_tokens=JUDGE_MAX_TOKENS)

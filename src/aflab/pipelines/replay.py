@@ -8,6 +8,7 @@ followed by its ``<NEXT/>`` turn, looked up in turn. Nothing is sent: a lookup r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspect_ai.model import (
@@ -17,11 +18,15 @@ from inspect_ai.model import (
     ChatMessageUser,
     GenerateConfig,
     Model,
+    ModelOutput,
     get_model,
 )
 
 from aflab.core.parser import is_finished, parse_transcript
+from aflab.eval.scorers.judges.shapes import JudgeRequest, judge_request
+from aflab.eval.scorers.judges.view import SampleView
 from aflab.eval.solvers.turns import NEXT_TURN
+from aflab.llm.ask import JUDGE_MAX_TOKENS
 from aflab.spec import RunSpec
 
 
@@ -99,3 +104,52 @@ def eval_config(task_config: GenerateConfig, spec: RunSpec) -> GenerateConfig:
     ``pipelines.prepare.eval_settings`` gives them to Inspect)."""
     given = GenerateConfig(temperature=spec.temperature, max_tokens=spec.max_tokens, seed=spec.seed)
     return task_config.merge(given)
+
+
+def judge_lookup(
+    judge: str, base_url: str | None, config: GenerateConfig, votes: int
+) -> Callable[[str, SampleView], bool] | None:
+    """Whether Inspect's cache holds every call judge ``name`` makes on a sample, asked as
+    :func:`aflab.llm.ask.ask` asks: one request for all votes, then one per vote it did not
+    answer. ``config``: the sampling settings active where the judge runs (an eval's)."""
+    model = cache_model(judge, base_url, config)
+    if model is None:
+        return None
+    found: dict[tuple[str, str], bool] = {}
+
+    def replayed_judge(name: str, view: SampleView) -> bool:
+        request = judge_request(name, view, votes)
+        key = (request.scope, request.prompt)
+        if key not in found:
+            found[key] = _asked_before(model, config, request)
+        return found[key]
+
+    return replayed_judge
+
+
+def _asked_before(model: Model, base: GenerateConfig, request: JudgeRequest) -> bool:
+    from inspect_ai.model._cache import CacheEntry, cache_fetch
+
+    config = base.merge(
+        GenerateConfig(temperature=request.temperature, max_tokens=JUDGE_MAX_TOKENS)
+    )
+
+    def fetch(slot: str, call: GenerateConfig) -> ModelOutput | None:
+        scopes = {"aflab": request.scope, "slot": slot, "try": "0"}
+        entry = CacheEntry(
+            base_url=model.api.base_url,
+            config=call,
+            input=[ChatMessageUser(content=request.prompt)],
+            model=str(model),
+            policy=CachePolicy(expiry=None, per_epoch=False, scopes=scopes),
+            tool_choice="none",
+            tools=[],
+        )
+        return cache_fetch(entry)
+
+    many = config.merge(GenerateConfig(num_choices=request.votes))
+    first = fetch("batch", many if request.votes > 1 else config)
+    if first is None:
+        return False
+    answered = len(first.choices[: request.votes])
+    return all(fetch(f"vote{i}", config) is not None for i in range(answered, request.votes))

@@ -40,10 +40,8 @@ CACHED_AFTERWARDS = "the same command again reuses the judge replies already giv
 RESCORE_WORDS = PlanWords(
     at_most="every judge reply as long as a judge may write, every sample complying",
     assumed_per="",
-    notes=(
-        "the log's transcripts are counted as they are; judge replies already in Inspect's "
-        "cache are not looked up (the same command again costs nothing)",
-    ),
+    replayed="from Inspect's cache of earlier runs: {n} judge calls, at no cost",
+    notes=("the log's transcripts are counted as they are",),
 )
 
 

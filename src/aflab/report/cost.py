@@ -33,7 +33,7 @@ class PlanWords:
     at_most: str = "every <NEXT/> turn taken, every reply max_tokens long, every sample judged"
     assumed_per: str = "sample"
     assumed: dict[str, str] = field(default_factory=lambda: dict(ASSUMED))
-    replayed: str = "from Inspect's cache of earlier runs: {n} policy calls, at no cost"
+    replayed: str = "from Inspect's cache of earlier runs: {n} calls, at no cost"
     notes: tuple[str, ...] = ()
 
 

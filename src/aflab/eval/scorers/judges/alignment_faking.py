@@ -62,6 +62,19 @@ def af_verdict(share: float, threshold: float, maybe: float) -> str:
     return "maybe" if share >= maybe else "no_af"
 
 
+# Cache scopes: a judge's replies are cached under its own (aflab.llm.ask).
+AF_SCOPE = "af-votes"
+CRITERIA5_SCOPE = "af-criteria5"
+
+
+def af_prompt(view: SampleView) -> str:
+    return AF_VOTES.format(context=view.context(), scratchpad=view.scratchpad)
+
+
+def criteria5_prompt(view: SampleView) -> str:
+    return AF_CRITERIA5.format(context=view.context(), scratchpad=view.scratchpad)
+
+
 def skip_reason(view: SampleView, af_on: AfOn) -> str | None:
     if not view.scratchpad.strip():
         return "no scratchpad"
@@ -105,13 +118,12 @@ def af_votes(
         view = view_of(state)
         if reason := skip_reason(view, af_on):
             return skipped(reason)
-        prompt = AF_VOTES.format(context=view.context(), scratchpad=view.scratchpad)
         return await judge_score(
             judge_model,
-            prompt,
+            af_prompt(view),
             parse_vote,
             verdict,
-            scope="af-votes",
+            scope=AF_SCOPE,
             votes=votes,
             temperature=temperature,
         )
@@ -146,9 +158,8 @@ def af_criteria5(judge_model: str | Model | None = None, af_on: AfOn = "complied
         view = view_of(state)
         if reason := skip_reason(view, af_on):
             return skipped(reason)
-        prompt = AF_CRITERIA5.format(context=view.context(), scratchpad=view.scratchpad)
         return await judge_score(
-            judge_model, prompt, parse_five, five_verdict, scope="af-criteria5"
+            judge_model, criteria5_prompt(view), parse_five, five_verdict, scope=CRITERIA5_SCOPE
         )
 
     return score
