@@ -72,3 +72,20 @@ def test_dry_run_cannot_plan_a_resume(tmp_path: Path) -> None:
     with Recorder() as api:
         result = aflab(["run", "--resume", str(log), "--dry-run"], tmp_path, api.url)
     assert result.returncode != 0 and "--dry-run plans a new run" in result.stderr
+
+
+def test_a_dry_run_of_a_local_model_loads_no_weights(tmp_path: Path) -> None:
+    """Looking replies up in Inspect's cache needs the model's name, not the model: a plan of
+    an hf/ model must not load (or download) its weights."""
+    args = ["run", "--model", "hf/some-org/some-model", "--limit", "2", "--dry-run"]
+    script = (
+        "import sys\nfrom aflab.cli.main import main\n"
+        f"try:\n    main({args!r})\nexcept SystemExit as done:\n    print('exit', done.code)\n"
+        "print('loaded:', sorted({'torch', 'transformers'} & set(sys.modules)))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(NETGUARD), "NO_COLOR": "1", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert "exit 0" in result.stdout and "loaded: []" in result.stdout, result.stderr
+    assert "policy: first turns" in result.stdout and "hf/some-org/some-model" in result.stdout

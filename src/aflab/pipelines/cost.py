@@ -39,8 +39,8 @@ from aflab.llm.batch import batches
 from aflab.llm.tokens import REPLY_PREFIX_TOKENS, TokenCounter, token_counter
 from aflab.pipelines.estimate import judge_name
 from aflab.pipelines.replay import (
+    CacheTarget,
     Replayed,
-    cache_model,
     eval_config,
     judge_lookup,
     replayed,
@@ -288,7 +288,7 @@ def _read_task(task: Task, spec: RunSpec, counter: TokenCounter, lookup: bool) -
     model = config = None
     if lookup:
         config = eval_config(task.config, spec)
-        model = cache_model(str(spec.model), spec.model_base_url, config)
+        model = CacheTarget(str(spec.model), spec.model_base_url)
     run = _Run(setting=str(metadata.get("setting", spec.setting)))
     if config is not None and parse_judges(spec.judges):
         judge = judge_name(spec.judge_model)

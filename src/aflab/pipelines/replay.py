@@ -1,9 +1,11 @@
-"""Which of a plan's policy calls Inspect's cache of earlier runs already holds.
+"""Which of a plan's calls Inspect's cache of earlier runs already holds.
 
 A run reuses a reply cached under the same model, request and sampling settings (its epoch
 included), at no cost. Before the run we rebuild the first turn's request as the scratchpad loop
 sends it and look it up where Inspect would; a cached reply that has not closed its output is
-followed by its ``<NEXT/>`` turn, looked up in turn. Nothing is sent: a lookup reads a file.
+followed by its ``<NEXT/>`` turn, looked up in turn; a judge's requests on a known transcript
+are rebuilt as its scorer builds them. Nothing is sent and no model is built: a lookup reads a
+file, under a key computed by Inspect's own (private) ``CacheEntry``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,7 @@ from inspect_ai.model import (
     ChatMessageSystem,
     ChatMessageUser,
     GenerateConfig,
-    Model,
     ModelOutput,
-    get_model,
 )
 
 from aflab.core.parser import is_finished, parse_transcript
@@ -40,23 +40,19 @@ class Replayed:
     messages: list[ChatMessage]
 
 
-def cache_model(model: str, base_url: str | None, config: GenerateConfig) -> Model | None:
-    """The model as the run would build it, for its cache keys; None when it cannot be built
-    here (a provider's package missing, say): its calls then count as not cached."""
-    try:
-        return get_model(model, base_url=base_url, config=config, memoize=False)
-    except Exception:  # noqa: BLE001 (no key needed to read a cache: try once more without)
-        try:
-            # The providers' clients want a key, but building one sends nothing.
-            return get_model(
-                model, base_url=base_url, config=config, memoize=False, api_key="dry-run"
-            )
-        except Exception:  # noqa: BLE001
-            return None
+@dataclass(frozen=True)
+class CacheTarget:
+    """What Inspect files a model's replies under: its name and the base URL it was given.
+    Read from the names alone, so that a lookup never builds a provider (which would load an
+    ``hf/`` model's weights, or want a key). A provider that resolves its base URL itself (from
+    its environment) files under another key: its calls then count as not cached."""
+
+    model: str
+    base_url: str | None = None
 
 
 def replayed(
-    model: Model,
+    model: CacheTarget,
     config: GenerateConfig,
     system: str,
     user: str,
@@ -78,10 +74,10 @@ def replayed(
     try:
         for turn in range(max_continuations + 1):
             entry = CacheEntry(
-                base_url=model.api.base_url,
+                base_url=model.base_url,
                 config=call,
                 input=messages,
-                model=str(model),
+                model=model.model,
                 policy=CachePolicy(expiry=None),
                 tool_choice="none",  # what Inspect passes when there are no tools
                 tools=[],
@@ -108,13 +104,11 @@ def eval_config(task_config: GenerateConfig, spec: RunSpec) -> GenerateConfig:
 
 def judge_lookup(
     judge: str, base_url: str | None, config: GenerateConfig, votes: int
-) -> Callable[[str, SampleView], bool] | None:
+) -> Callable[[str, SampleView], bool]:
     """Whether Inspect's cache holds every call judge ``name`` makes on a sample, asked as
     :func:`aflab.llm.ask.ask` asks: one request for all votes, then one per vote it did not
     answer. ``config``: the sampling settings active where the judge runs (an eval's)."""
-    model = cache_model(judge, base_url, config)
-    if model is None:
-        return None
+    model = CacheTarget(judge, base_url)
     found: dict[tuple[str, str], bool] = {}
 
     def replayed_judge(name: str, view: SampleView) -> bool:
@@ -127,7 +121,7 @@ def judge_lookup(
     return replayed_judge
 
 
-def _asked_before(model: Model, base: GenerateConfig, request: JudgeRequest) -> bool:
+def _asked_before(model: CacheTarget, base: GenerateConfig, request: JudgeRequest) -> bool:
     from inspect_ai.model._cache import CacheEntry, cache_fetch
 
     config = base.merge(
@@ -137,10 +131,10 @@ def _asked_before(model: Model, base: GenerateConfig, request: JudgeRequest) -> 
     def fetch(slot: str, call: GenerateConfig) -> ModelOutput | None:
         scopes = {"aflab": request.scope, "slot": slot, "try": "0"}
         entry = CacheEntry(
-            base_url=model.api.base_url,
+            base_url=model.base_url,
             config=call,
             input=[ChatMessageUser(content=request.prompt)],
-            model=str(model),
+            model=model.model,
             policy=CachePolicy(expiry=None, per_epoch=False, scopes=scopes),
             tool_choice="none",
             tools=[],
