@@ -89,3 +89,30 @@ def test_a_dry_run_of_a_local_model_loads_no_weights(tmp_path: Path) -> None:
     )
     assert "exit 0" in result.stdout and "loaded: []" in result.stdout, result.stderr
     assert "policy: first turns" in result.stdout and "hf/some-org/some-model" in result.stdout
+
+
+def test_a_rescore_is_planned_without_a_key_or_a_call(tmp_path: Path) -> None:
+    from inspect_ai import eval
+
+    from aflab.eval.tasks import helpful_only
+    from tests.conftest import scripted_model
+
+    reply = "<SCRATCHPAD_REASONING>Fine.</SCRATCHPAD_REASONING><OUTPUT><rejected/></OUTPUT>"
+    [log] = eval(
+        helpful_only(limit=2),
+        model=scripted_model(lambda _: reply),
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+    )
+    args = ["rescore", log.location, "--judges", "compliance,unmonitored"]
+    args += ["--judge-model", "openai/gpt-4o", "--dry-run"]
+    with Recorder() as api:
+        result = aflab(args, tmp_path, api.url)
+    assert result.returncode == 0, result.stderr
+    stages = [line for line in result.stdout.splitlines() if line.startswith("judge ")]
+    assert [line.split()[:2] for line in stages] == [
+        ["judge", "compliance"],
+        ["judge", "unmonitored"],
+    ]
+    assert " 4 " in stages[0] and " 2 " in stages[1]  # 4 samples; 2 paid scratchpads
+    assert api.requests == [] and not list((tmp_path / "logs").glob("*-rescored.eval"))

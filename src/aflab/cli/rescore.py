@@ -29,7 +29,8 @@ def rescore(log: str, **opts: Any) -> None:
     from aflab.report.tables import format_table
 
     spec = report_errors(lambda: spec_from("rescore", opts))
-    judge_model = report_errors(spec.judge)
+    # A plan names the judge and builds nothing: building an API model wants its key.
+    judge_model = spec.judge_model if spec.dry_run else report_errors(spec.judge)
     echo_judge_batch(spec)
     try:
         result = report_errors(
