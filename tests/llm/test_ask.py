@@ -8,7 +8,13 @@ import pytest
 from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.model import GenerateConfig
 
-from aflab.llm.ask import RETRY_REMINDER, JudgeUsage, ask_until_read, tag_value
+from aflab.llm.ask import (
+    RETRY_REMINDER,
+    JudgeUsage,
+    answers_votes_at_once,
+    ask_until_read,
+    tag_value,
+)
 from tests.conftest import scripted_judge
 
 CONFIG = GenerateConfig(temperature=0.0, max_tokens=50)
@@ -57,3 +63,26 @@ def test_a_missing_prerequisite_is_raised() -> None:
 
     with pytest.raises(PrerequisiteError):
         ask(no_key, None)
+
+
+@pytest.mark.parametrize(
+    ("model", "at_once"),
+    [
+        ("openai/gpt-4o", True),
+        ("openai/gpt-4.1-mini", True),
+        ("openai/azure/gpt-4o", True),
+        ("google/gemini-2.5-pro", True),
+        ("mockllm/model", True),
+        # Inspect asks these through the Responses API, which returns one choice.
+        ("openai/o3", False),
+        ("openai/o4-mini", False),
+        ("openai/gpt-5", False),
+        ("openai/gpt-5-mini", False),
+        ("openai/codex-mini-latest", False),
+        ("anthropic/claude-3-opus-20240229", False),
+        ("grok/grok-4", False),
+        ("aflab/smollm2", False),
+    ],
+)
+def test_which_models_answer_every_vote_in_one_request(model: str, at_once: bool) -> None:
+    assert answers_votes_at_once(model) is at_once

@@ -24,6 +24,10 @@ T = TypeVar("T")
 DEFAULT_RETRIES = 2
 # Room for a judge's reasoning and tags; without a bound some APIs let a reply run on.
 JUDGE_MAX_TOKENS = 2048
+# Providers whose API returns several choices for one request (Inspect's num_choices).
+MANY_CHOICE_PROVIDERS = ("openai", "openai-api", "google", "together", "vllm", "mockllm")
+# OpenAI models Inspect asks through the Responses API, which returns one choice.
+ONE_CHOICE_OPENAI = re.compile(r"^(o\d|gpt-([5-9]|\d\d))|codex")
 RETRY_REMINDER = (
     "Your previous answer could not be read. End your answer with the tags exactly as asked."
 )
@@ -181,6 +185,15 @@ async def ask_until_read(
             return answer
         answer.unread.append(output.completion)
     return answer
+
+
+def answers_votes_at_once(model: str) -> bool:
+    """Whether one request of :func:`ask` gets all its votes from ``model`` (an Inspect model
+    name); the others answer one choice, and each missing vote is asked on its own."""
+    provider, _, name = model.partition("/")
+    if provider not in MANY_CHOICE_PROVIDERS:
+        return False
+    return not (provider == "openai" and ONE_CHOICE_OPENAI.search(name.split("/")[-1]))
 
 
 def retry_text(prompt: str, attempt: int) -> str:

@@ -34,7 +34,7 @@ from aflab.eval.scorers.judges.shapes import judge_shape
 from aflab.eval.scorers.judges.view import SampleView, view_from
 from aflab.eval.solvers.turns import NEXT_TURN
 from aflab.eval.tasks import solver_arguments
-from aflab.llm.ask import JUDGE_MAX_TOKENS
+from aflab.llm.ask import JUDGE_MAX_TOKENS, answers_votes_at_once
 from aflab.llm.batch import batches
 from aflab.llm.tokens import REPLY_PREFIX_TOKENS, TokenCounter, token_counter
 from aflab.pipelines.estimate import judge_name
@@ -48,9 +48,6 @@ from aflab.pipelines.replay import (
 from aflab.report.cost import format_plan, usd
 from aflab.spec import RunSpec
 
-# Providers whose API returns several choices for one request: the AF judge's votes then cost
-# one request's input. The others answer one choice and are asked again per vote.
-MULTI_CHOICE_PROVIDERS = ("openai", "grok", "together", "vllm", "openai-api", "mockllm")
 DEFAULT_MAX_TOKENS = 4000
 
 
@@ -400,7 +397,7 @@ def _judge_calls(
         return
     model = judge_name(spec.judge_model)
     counter = counters[model]
-    multi = model.split("/")[0] in MULTI_CHOICE_PROVIDERS
+    multi = answers_votes_at_once(model)
     for name in judges:
         for sample in run.samples:
             shape = judge_shape(
