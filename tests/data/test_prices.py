@@ -75,3 +75,32 @@ def test_a_bad_table_is_refused_naming_the_file_entry_and_field(
 def test_a_missing_override_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--prices .*: no such file"):
         load_prices(tmp_path / "none.toml")
+
+
+@pytest.mark.parametrize(
+    ("model", "rates"),
+    [
+        ("openai/gpt-4o", (2.5, 10.0)),
+        ("openai/gpt-4o-2024-05-13", (5.0, 15.0)),
+        ("openai/gpt-4o-mini-2024-07-18", (0.15, 0.6)),
+        ("openai/gpt-5", (1.25, 10.0)),
+        ("openai/gpt-5-2025-08-07", (1.25, 10.0)),
+        ("openai/gpt-5-mini", (0.25, 2.0)),
+        ("openai/gpt-5-nano", (0.05, 0.4)),
+        ("openai/gpt-5-pro", (15.0, 120.0)),
+        ("openai/o3", (2.0, 8.0)),
+        ("openai/o3-mini", (1.1, 4.4)),
+        ("openai/o3-pro", (20.0, 80.0)),
+        ("openai/o1", (15.0, 60.0)),
+        ("anthropic/claude-opus-4-5-20251101", (5.0, 25.0)),
+        ("anthropic/claude-opus-4-1-20250805", (15.0, 75.0)),
+        ("anthropic/claude-sonnet-4-5-20250929", (3.0, 15.0)),
+        ("anthropic/claude-haiku-4-5-20251001", (1.0, 5.0)),
+        ("anthropic/claude-3-5-haiku-20241022", (0.8, 4.0)),
+    ],
+)
+def test_each_known_model_takes_its_own_entry(model: str, rates: tuple[float, float]) -> None:
+    """A glob must not catch a dearer or cheaper sibling (o3-pro under o3*, say)."""
+    price = load_prices().price(model)
+    assert price is not None and (price.input, price.output) == rates
+    assert load_prices().price("openai/gpt-5.1-codex") is None  # unknown: no guess

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,43 @@ def test_a_rescore_plan_counts_the_logs_own_transcripts(tmp_path: Path) -> None:
     estimate = by_model(planned_only.plan)["counted/judge"]
     assert estimate[0] == pytest.approx(BILLED["counted/judge"][0], rel=0.02)
     assert estimate[1] == pytest.approx(BILLED["counted/judge"][1], rel=0.10)
+
+
+def test_a_budget_stops_at_a_model_without_a_price() -> None:
+    from aflab.pipelines.budget import Budget
+
+    budget = Budget(1.0, load_prices())
+    budget.add("openai/gpt-4o", ModelUsage(input_tokens=1000, output_tokens=100))
+    assert budget.total == pytest.approx((1000 * 2.5 + 100 * 10) / 1e6)
+    assert budget.unpriced is None
+    budget.add("acme/unknown", ModelUsage(input_tokens=1, output_tokens=1))
+    assert budget.unpriced == "acme/unknown"
+    stop = OverBudget(None, budget.total, budget.limit, budget.unpriced)
+    assert stop.headline.startswith("stopped: acme/unknown has no price")
+
+
+def test_anti_labs_judge_needs_a_price_for_max_cost(tmp_path: Path) -> None:
+    from aflab.pipelines.antilab import execute_antilab
+
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[[price]]\nmatch = "counted/policy"\ninput = 1.0\noutput = 1.0\n')
+    run = RunSpec(
+        model="counted/policy",
+        judge_model="counted/judge",  # biased-summary's judge: not in the plan, no price
+        scenario="biased-summary",
+        prices=str(prices),
+        max_cost=100.0,
+        log_dir=str(tmp_path / "logs"),
+    )
+    with pytest.raises(UsageError, match="needs a price for counted/judge"):
+        execute_antilab(run, echo=lambda _: None)
+    assert not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"assume": "compliance=nan"}, {"assume": "output_tokens=inf"}, {"max_cost": math.nan}],
+)
+def test_a_number_that_is_not_finite_is_refused(tmp_path: Path, changes: dict) -> None:
+    with pytest.raises(UsageError, match="out of range|finite"):
+        execute(spec(tmp_path, **changes), echo=lambda _: None)

@@ -18,6 +18,7 @@ from aflab.eval.antilab.scenarios import resolve_scenarios
 from aflab.eval.antilab.task import antilab
 from aflab.models.embedded import EMBEDDED_MODEL
 from aflab.pipelines.cost import Planned, announce_plan, cost_line
+from aflab.pipelines.estimate import judge_name
 from aflab.pipelines.outputs import echo_notes_and_status, evaluate, save_outputs
 from aflab.pipelines.prepare import eval_settings, fit_examples, judge_notes, prepare, say_batch
 from aflab.report.tables import format_antilab
@@ -67,7 +68,8 @@ def execute_antilab(spec: RunSpec, echo: Callable[[str], Any] = print) -> Antila
         notes.append(SELF_REPORT_NOTE.format(scenarios=", ".join(self_reports)))
     spec = fit_examples(spec, notes)
     task = antilab(**spec.task_args("antilab"))
-    plan = announce_plan(spec, [task], echo, "aflab antilab")
+    judge = [judge_name(spec.judge_model)] if judged else []
+    plan = announce_plan(spec, [task], echo, "aflab antilab", unplanned=judge)
     if spec.dry_run:
         echo(ANTILAB_PLAN_NOTE)
         return Planned(plan)

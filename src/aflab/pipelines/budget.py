@@ -26,6 +26,7 @@ class Budget:
     batch: bool = False
     spent: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
+    unpriced: str | None = None  # a model billed that the table has no price for
 
     @property
     def total(self) -> float:
@@ -33,7 +34,8 @@ class Budget:
 
     def add(self, model: str, usage: ModelUsage) -> None:
         price = self.prices.price(model)
-        if price is None:  # refused before the run: a priced plan names every model
+        if price is None:  # not foreseen by the plan: the budget cannot hold, so it stops
+            self.unpriced = model
             return
         self.spent[model] = self.spent.get(model, 0.0) + price.cost(
             usage.input_tokens,
@@ -68,7 +70,8 @@ class BudgetHook(Hooks):
         if budget is None:
             return
         budget.add(data.model_name, data.usage)
-        if budget.total > budget.limit and not budget.stopped:
+        over = budget.total > budget.limit or budget.unpriced is not None
+        if over and not budget.stopped:
             budget.stopped = True
             # Inspect's own Ctrl-C handling writes the log as cancelled and resumable.
             signal.raise_signal(signal.SIGINT)

@@ -17,6 +17,7 @@ table's ``min_cached_prompt`` tokens on): the first call writes it, every later 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,7 +105,7 @@ def parse_assumed(
             number = float(value)
         except ValueError:
             raise UsageError(f"--assume {key}: expected a number, not {value!r}") from None
-        if number < 0 or (key in shares and number > 1):
+        if not math.isfinite(number) or number < 0 or (key in shares and number > 1):
             raise UsageError(f"--assume {key}={value}: out of range")
         values[key] = number
     return values
@@ -483,15 +484,20 @@ class Planned:
 
 
 def announce_plan(
-    spec: RunSpec, tasks: Sequence[Task], echo: Callable[[str], Any], verb: str = "aflab run"
+    spec: RunSpec,
+    tasks: Sequence[Task],
+    echo: Callable[[str], Any],
+    verb: str = "aflab run",
+    unplanned: Sequence[str] = (),
 ) -> CostEstimate:
     """The plan of a prepared ``spec``, printed whole for ``--dry-run``; refused when it is
-    above ``--max-cost`` (or has no price)."""
-    plan = plan_cost(spec, tasks, load_prices(spec.prices), assumptions(spec))
+    above ``--max-cost`` (or a model it may call, ``unplanned`` ones included, has no price)."""
+    prices = load_prices(spec.prices)
+    plan = plan_cost(spec, tasks, prices, assumptions(spec))
     if spec.dry_run:
         echo(f"{verb} --dry-run: the plan; no model is called")
         echo(format_plan(plan))
-    check_budget(plan, spec.max_cost)
+    check_budget(plan, spec.max_cost, unplanned=unplanned, prices=prices)
     return plan
 
 
@@ -519,16 +525,25 @@ def check_budget(
     plan: CostEstimate,
     max_cost: float | None,
     lower: str = "--limit, --votes or --judges lower it",
+    unplanned: Sequence[str] = (),
+    prices: PriceTable | None = None,
 ) -> None:
     """Refuse a plan whose expected cost is above ``max_cost``, or that cannot be priced;
-    ``lower``: the verb's options that make it cheaper, named in the refusal."""
+    ``lower``: the verb's options that make it cheaper, named in the refusal; ``unplanned``:
+    models the run may call that the plan does not count (anti-lab's judge), which need a
+    price in ``prices`` too, or the budget could not hold while the run goes."""
     if max_cost is None:
         return
-    if plan["usd"] is None:
+    if not math.isfinite(max_cost):
+        raise UsageError(f"--max-cost must be a finite number of dollars, not {max_cost}")
+    unpriced = [*plan["unpriced"], *(m for m in unplanned if prices and not prices.price(m))]
+    if plan["usd"] is None or unpriced:
         raise UsageError(
-            f"--max-cost needs a price for {', '.join(plan['unpriced'])}: add it with "
+            f"--max-cost needs a price for {', '.join(sorted(set(unpriced)))}: add it with "
             "--prices FILE (format: aflab/data/prices.toml)"
         )
+    if not math.isfinite(plan["usd"]):
+        raise UsageError(f"the estimate is {plan['usd']}: check --assume")
     if plan["usd"] > max_cost:
         raise UsageError(
             f"the estimate, {usd(plan['usd'])}, is above --max-cost {usd(max_cost)}: nothing "

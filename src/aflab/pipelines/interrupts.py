@@ -59,10 +59,13 @@ class Interrupted(Exception):
 class OverBudget(Interrupted):
     """A run stopped because its measured spend passed ``--max-cost``: exit status 3."""
 
-    def __init__(self, log_path: Path | None, spent: float, limit: float) -> None:
+    def __init__(
+        self, log_path: Path | None, spent: float, limit: float, unpriced: str | None = None
+    ) -> None:
         super().__init__(signal.SIGINT, log_path)
         self.spent = spent
         self.limit = limit
+        self.unpriced = unpriced
 
     @property
     def exit_code(self) -> int:
@@ -70,9 +73,13 @@ class OverBudget(Interrupted):
 
     @property
     def headline(self) -> str:
-        return (
-            f"stopped: the measured spend, ${self.spent:.2f}, passed --max-cost ${self.limit:.2f}"
-        )
+        spent, limit = f"${self.spent:.2f}", f"${self.limit:.2f}"
+        if self.unpriced:
+            return (
+                f"stopped: {self.unpriced} has no price, so --max-cost {limit} cannot hold "
+                f"(spent {spent}; --prices FILE adds one)"
+            )
+        return f"stopped: the measured spend, {spent}, passed --max-cost {limit}"
 
 
 @contextmanager

@@ -34,7 +34,7 @@ def evaluate(
             return run_eval(start, spec.log_dir, spec.display)
     except Interrupted as stop:
         if budget is not None and budget.stopped:
-            stop = OverBudget(stop.log_path, budget.total, budget.limit)
+            stop = OverBudget(stop.log_path, budget.total, budget.limit, budget.unpriced)
         echo_interrupted(stop, echo, table=interrupted_table)
         raise stop from None
 

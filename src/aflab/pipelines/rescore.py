@@ -114,7 +114,7 @@ def rescore(
     with spending_limit(spending or RunSpec()) as budget:
         scored = interruptible(start, display)
     if budget is not None and budget.stopped:
-        raise OverBudget(None, budget.total, budget.limit)
+        raise OverBudget(None, budget.total, budget.limit, budget.unpriced)
     if scored is None:
         raise Interrupted(received_signal(), None)
     source = Path(str(log_file))

@@ -115,7 +115,7 @@ def run_sweep(
     with spending_limit(spec) as budget:
         success, logs = interruptible(start, spec.display) or (False, [])
     if budget is not None and budget.stopped:
-        raise OverBudget(None, budget.total, budget.limit)
+        raise OverBudget(None, budget.total, budget.limit, budget.unpriced)
     # After a Ctrl-C, eval_set returns no logs and reports success (Inspect 0.3.285).
     if not logs or any(log.status == "cancelled" for log in logs):
         raise Interrupted(received_signal(), None)
