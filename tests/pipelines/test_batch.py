@@ -20,6 +20,7 @@ from inspect_ai.model import BatchConfig
 
 from aflab.core.types import ACCEPT_TAG
 from aflab.data.loaders import builtin_queries
+from aflab.data.prices import load_prices
 from aflab.eval.scorers.judges.prompts import AF_VOTES, COMPLIANCE_HELPFUL
 from aflab.eval.solvers.turns import NEXT_TURN
 from aflab.pipelines.run import RunOutcome, execute
@@ -165,6 +166,15 @@ def test_the_policy_and_the_judge_ask_through_the_batch_api(
 
     assert_scored(outcome)
     assert outcome.summary["batch"] == {"policy": True, "judge": True}
+    # Both models billed at the table's batch share, the estimate and the measured cost alike.
+    cost = outcome.summary["cost"]
+    assert cost["estimate"] and len(cost["estimate"]["batched"]) == 2
+    assert set(cost["measured"]) == set(cost["estimate"]["batched"])
+    for model, spent in cost["measured"].items():
+        price = load_prices().price(model)
+        assert price is not None and spent["usd"] is not None and spent["output_tokens"] > 0
+        tokens = (spent["input_tokens"], spent["output_tokens"], spent["cached_tokens"])
+        assert spent["usd"] == pytest.approx(price.cost(*tokens, spent["cache_write_tokens"]) / 2)
     written = json.loads(outcome.summary_path.read_text())
     assert written["batch"] == {"policy": True, "judge": True}
     [note] = [line for line in said if line.startswith("note: batch mode:")]

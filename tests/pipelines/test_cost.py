@@ -338,3 +338,29 @@ def test_anti_labs_judge_needs_a_price_for_max_cost(tmp_path: Path) -> None:
 def test_a_number_that_is_not_finite_is_refused(tmp_path: Path, changes: dict) -> None:
     with pytest.raises(UsageError, match="out of range|finite"):
         execute(spec(tmp_path, **changes), echo=lambda _: None)
+
+
+def test_next_turns_resend_the_turns_before_them() -> None:
+    from aflab.pipelines.cost import resent_turns
+
+    # k turns re-send 1 + ... + k earlier turns; a fraction is a chance of one turn more.
+    assert [resent_turns(c) for c in (0, 1, 2, 3)] == [0, 1, 3, 6]
+    assert resent_turns(0.1) == pytest.approx(0.1)
+    assert resent_turns(1.5) == pytest.approx(0.5 * 1 + 0.5 * 3)
+
+
+def test_the_bound_asks_each_vote_again_and_takes_no_cache_hit_for_granted(
+    tmp_path: Path,
+) -> None:
+    from aflab.pipelines.cost import run_stages
+
+    run = RunSpec(model="anthropic/claude-3-opus-20240229", judges="compliance", limit=2)
+    task = helpful_only(**run.task_args())
+    stages = run_stages(run, [task], load_prices(), Assumptions(), lookup_cache=False)
+    expected = {s.stage: s for s in stages.expected}
+    bound = {s.stage: s for s in stages.at_most}
+    assert bound["judge compliance"].calls == 3 * expected["judge compliance"].calls
+    first = expected["policy: first turns"]
+    assert first.cache_write_tokens > 0 and first.cached_tokens == 3 * first.cache_write_tokens
+    worst = bound["policy: first turns"]
+    assert worst.cached_tokens == 0 and worst.cache_write_tokens == 4 * first.cache_write_tokens

@@ -13,8 +13,10 @@ from typing import Any, cast
 from inspect_ai.log import EvalLog
 
 from aflab.analysis.facts import SampleFacts
+from aflab.analysis.logs import batched
 from aflab.core.summary_types import CostBlock, CostEstimate, ModelSpend
 from aflab.data.prices import Price, load_prices
+from aflab.llm.batch import batches
 
 ESTIMATE_KEY = "cost_estimate"
 
@@ -28,7 +30,7 @@ def recorded_estimate(log: EvalLog) -> CostEstimate | None:
 def cost_block(log: EvalLog, facts: Sequence[SampleFacts]) -> CostBlock:
     estimate = recorded_estimate(log)
     rates: dict[str, Any] = estimate["rates"] if estimate else {}
-    batched = set(estimate["batched"]) if estimate else set()
+    batched = batched_models(log)
     table = load_prices()
     measured: dict[str, ModelSpend] = {}
     billed: dict[str, list[int]] = {}
@@ -58,3 +60,16 @@ def cost_block(log: EvalLog, facts: Sequence[SampleFacts]) -> CostBlock:
             for m in measured.values()
         ),
     }
+
+
+def batched_models(log: EvalLog) -> set[str]:
+    """The models ``log`` sent through a batch API, as its header says (a run resumed with
+    ``--batch`` or ``--no-batch`` says what it did last): billed at their batch share."""
+    block = batched(log)
+    if block is None:
+        return set()
+    grader = (log.eval.model_roles or {}).get("grader")
+    found = {log.eval.model} if block["policy"] and batches(log.eval.model) else set()
+    if block["judge"] and grader is not None and not isinstance(grader, list):
+        found.add(grader.model)
+    return found

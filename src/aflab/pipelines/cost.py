@@ -35,7 +35,7 @@ from aflab.eval.scorers.judges.shapes import judge_shape
 from aflab.eval.scorers.judges.view import SampleView, view_from
 from aflab.eval.solvers.turns import NEXT_TURN
 from aflab.eval.tasks import solver_arguments
-from aflab.llm.ask import JUDGE_MAX_TOKENS, answers_votes_at_once
+from aflab.llm.ask import DEFAULT_RETRIES, JUDGE_MAX_TOKENS, answers_votes_at_once
 from aflab.llm.batch import batches
 from aflab.llm.tokens import REPLY_PREFIX_TOKENS, TokenCounter, token_counter
 from aflab.pipelines.estimate import judge_name
@@ -128,6 +128,14 @@ class Stage:
     @property
     def all_input(self) -> float:
         return self.input_tokens + self.cached_tokens + self.cache_write_tokens
+
+    def merge(self, other: Stage) -> None:
+        self.calls += other.calls
+        self.input_tokens += other.input_tokens
+        self.cached_tokens += other.cached_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.output_tokens += other.output_tokens
+        self.replayed += other.replayed
 
     def add(self, calls: float, input_tokens: float, output_tokens: float) -> None:
         self.calls += calls
@@ -231,7 +239,7 @@ def run_stages(
     worst = assume.worst(max_tokens, spec.max_continuations)
     return StagePlan(
         expected=_stages(runs, spec, assume, counters, prices),
-        at_most=_stages(runs, spec, worst, counters, prices),
+        at_most=_stages(runs, spec, worst, counters, prices, bound=True),
         counters=counters,
     )
 
@@ -351,15 +359,22 @@ def _stages(
     assume: Assumptions,
     counters: dict[str, TokenCounter],
     prices: PriceTable,
+    bound: bool = False,
 ) -> list[Stage]:
+    """The stages of ``runs`` as ``assume`` says; ``bound``: as a bound, every judge vote asked
+    again as often as an unreadable reply is, and no prompt-cache hit taken for granted."""
     policy = str(spec.model)
     first = Stage("policy: first turns", policy)
     more = Stage("policy: <NEXT/> turns", policy)
     judges: dict[str, Stage] = {}
     for run in runs:
-        _policy_calls(run, assume, first, more)
-        _judge_calls(run, spec, assume, counters, judges)
-    _prompt_cache(first, more, runs, prices.price(policy))
+        # Per run: a sweep's variations each write their own system prompt to the cache.
+        run_first, run_more = Stage(first.stage, policy), Stage(more.stage, policy)
+        _policy_calls(run, assume, run_first, run_more)
+        _prompt_cache(run_first, run_more, run, prices.price(policy), bound)
+        first.merge(run_first)
+        more.merge(run_more)
+        _judge_calls(run, spec, assume, counters, judges, DEFAULT_RETRIES if bound else 0)
     return [first, more, *judges.values()]
 
 
@@ -382,8 +397,17 @@ def _policy_calls(run: _Run, assume: Assumptions, first: Stage, more: Stage) -> 
         per_turn = min(reply / (1 + c), sample.max_tokens)
         first.add(1, sample.first_input, per_turn)
         # Turn k re-sends the conversation: the first request and k replies and <NEXT/> turns.
-        grown = (per_turn + sample.next_tokens) * c * (c + 1) / 2
+        grown = (per_turn + sample.next_tokens) * resent_turns(c)
         more.add(c, c * sample.first_input + grown, c * per_turn)
+
+
+def resent_turns(c: float) -> float:
+    """Earlier turns re-sent, summed over a sample's ``<NEXT/>`` turns, when it takes ``c`` of
+    them on average: ``floor(c)`` turns, or one more with probability ``c - floor(c)``; ``k``
+    turns re-send 1 + 2 + ... + k earlier turns."""
+    whole = math.floor(c)
+    part = c - whole
+    return (1 - part) * whole * (whole + 1) / 2 + part * (whole + 1) * (whole + 2) / 2
 
 
 def _judge_calls(
@@ -392,7 +416,9 @@ def _judge_calls(
     assume: Assumptions,
     counters: dict[str, TokenCounter],
     stages: dict[str, Stage],
+    retries: int = 0,
 ) -> None:
+    """The judges' calls on ``run``; ``retries``: times each vote may be asked again."""
     judges = parse_judges(spec.judges)
     if not judges:
         return
@@ -426,26 +452,26 @@ def _judge_calls(
                 stage.replayed += asked
                 continue
             stage.add(
-                weight * asked,
-                weight * asked * request,
-                weight * shape.votes * assume.judge_reply_tokens,
+                weight * asked * (1 + retries),
+                weight * asked * (1 + retries) * request,
+                weight * shape.votes * (1 + retries) * assume.judge_reply_tokens,
             )
 
 
-def _prompt_cache(first: Stage, more: Stage, runs: Iterable[_Run], price: Price | None) -> None:
-    """Move the repeated system prompt's tokens to the cache's rates, where it caches them."""
-    if price is None or price.local:
+def _prompt_cache(first: Stage, more: Stage, run: _Run, price: Price | None, bound: bool) -> None:
+    """Move one run's repeated system prompt to the cache's rates, where the provider caches
+    it: written by its first call, read by the others; for a bound, written by every call (a
+    hit is likely, not certain)."""
+    if price is None or price.local or not run.samples or first.calls < 1:
         return
-    systems = [s.system_tokens for run in runs for s in run.samples[:1]]
-    if not systems or max(systems) < price.min_cached_prompt or first.calls < 1:
+    prefix = run.samples[0].system_tokens
+    if prefix < price.min_cached_prompt:
         return
-    # Each run's system prompt is written once, then read by every later call.
-    prefix, writes = sum(systems) / len(systems), min(len(systems), first.calls)
-    first.cache_write_tokens += prefix * writes
-    first.cached_tokens += prefix * (first.calls - writes)
-    first.input_tokens -= prefix * first.calls
-    more.cached_tokens += prefix * more.calls
-    more.input_tokens -= prefix * more.calls
+    for stage, writes in ((first, 1.0), (more, 0.0)):
+        writes = stage.calls if bound else writes
+        stage.cache_write_tokens += prefix * writes
+        stage.cached_tokens += prefix * (stage.calls - writes)
+        stage.input_tokens -= prefix * stage.calls
 
 
 def _priced(stage: Stage, prices: PriceTable, batch: bool) -> StageCost:
@@ -595,7 +621,7 @@ def plan_judging(
     at_most: dict[str, Stage] = {}
     worst = dataclasses.replace(assume, compliance=1.0, judge_reply_tokens=JUDGE_MAX_TOKENS)
     _judge_calls(run, spec, assume, {model: counter}, expected)
-    _judge_calls(run, spec, worst, {model: counter}, at_most)
+    _judge_calls(run, spec, worst, {model: counter}, at_most, DEFAULT_RETRIES)
     return estimate_from_stages(
         list(expected.values()),
         list(at_most.values()),

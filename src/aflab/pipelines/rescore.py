@@ -38,7 +38,10 @@ NO_POLICY = "none/none"
 READS_COMPLIANCE = ("af", "criteria5", "partial")
 CACHED_AFTERWARDS = "the same command again reuses the judge replies already given (cached)"
 RESCORE_WORDS = PlanWords(
-    at_most="every judge reply as long as a judge may write, every sample complying",
+    at_most=(
+        "every judge reply as long as a judge may write, every vote asked three times, every "
+        "sample complying"
+    ),
     assumed_per="",
     replayed="from Inspect's cache of earlier runs: {n} judge calls, at no cost",
     notes=("the log's transcripts are counted as they are",),

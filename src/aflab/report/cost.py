@@ -30,7 +30,10 @@ class PlanWords:
         notes: lines printed after the plan's own.
     """
 
-    at_most: str = "every <NEXT/> turn taken, every reply max_tokens long, every sample judged"
+    at_most: str = (
+        "every <NEXT/> turn taken, every reply max_tokens long, every sample judged, every "
+        "judge vote asked three times, no prompt-cache hit"
+    )
     assumed_per: str = "sample"
     assumed: dict[str, str] = field(default_factory=lambda: dict(ASSUMED))
     replayed: str = "from Inspect's cache of earlier runs: {n} calls, at no cost"

@@ -50,6 +50,11 @@ DECIDED_LABEL = "of decided"
 ALL_LABEL = "of all (paper)"
 CONVENTIONS = "of decided: invalid left out; of all (paper): invalid counted as not complied"
 RATE_WIDTH = 24
+EPOCHS_NOTE = (
+    "epochs: each (query, epoch) pair is counted as independent; where a query's epochs agree "
+    "the intervals and the smallest detectable gap are too narrow (aflab power --from-log LOG "
+    "plans with their correlation)"
+)
 
 
 def _rates(*cells: tuple[float | None, Sequence[float] | None]) -> str:
@@ -80,6 +85,8 @@ def format_table(summary: RunSummary) -> str:
     lines.append(gap_line(summary["compliance_gap"], "tag rule, " + DECIDED_LABEL))
     lines.append(gap_line(summary["compliance_gap_all"], "tag rule, " + ALL_LABEL))
     lines.append(CONVENTIONS)
+    if summary["epochs"] > 1:
+        lines.append(EPOCHS_NOTE)
     if unscored:
         lines.append(
             f"not scored by the tag rule: {unscored} valid samples (animal-welfare without "
