@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -188,6 +190,20 @@ def test_max_cost_refuses_a_plan_above_it_or_without_a_price(tmp_path: Path) -> 
     assert CALLS == [] and not (tmp_path / "logs").exists()
 
 
+@pytest.fixture(params=["default", "ignored"])
+def sigint(request: pytest.FixtureRequest) -> Iterator[None]:
+    """SIGINT as Python sets it, or ignored, as in a background job of a script (CI's)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if request.param == "ignored":
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield
+    assert signal.getsignal(signal.SIGINT) == (
+        signal.SIG_IGN if request.param == "ignored" else previous
+    )  # the run put it back
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint")
 def test_max_cost_stops_a_run_whose_spend_passes_it_and_resume_finishes_it(
     tmp_path: Path,
 ) -> None:

@@ -6,6 +6,7 @@ counted; calls already in flight when the stop comes still finish and are billed
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,13 +52,22 @@ _active: Budget | None = None
 
 @contextmanager
 def watching(budget: Budget) -> Iterator[Budget]:
-    """While the block runs, ``budget`` watches every billed call."""
+    """While the block runs, ``budget`` watches every billed call. A process that ignores
+    SIGINT (a background job of a shell without job control, ``cmd &`` in a script) has it
+    handled while the block runs: asyncio cancels the eval on it only where Python's own
+    handler was in place, and the stop is that signal."""
     global _active
     _active = budget
+    restore = None
+    main = threading.current_thread() is threading.main_thread()
+    if main and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        restore = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield budget
     finally:
         _active = None
+        if restore is not None:
+            signal.signal(signal.SIGINT, restore)
 
 
 @hooks(name="aflab_budget", description="Stops an aflab run whose spend passes --max-cost.")
