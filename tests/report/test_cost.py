@@ -28,7 +28,7 @@ def plan(**changes: object) -> CostEstimate:
             stage("judge af (20 votes)", "openai/gpt-4o", 100, 5.3),
         ],
         "calls": 300,
-        "input_tokens": 2500,
+        "input_tokens": 3 * (1000 + 200 + 50),
         "output_tokens": 600,
         "usd": 20.37,
         "usd_at_most": 523.5,
@@ -51,7 +51,8 @@ def test_the_plan_lists_each_stage_with_calls_tokens_and_dollars() -> None:
     assert not any(line.startswith("policy: <NEXT/>") for line in lines)
     assert any(line.startswith("judge af (20 votes)") for line in lines)
     total = next(line for line in lines if line.startswith("total (expected)"))
-    assert total.split()[-4:] == ["300", "2,500", "600", "$20.37"]
+    # The totals fall in the stages' columns: uncached input, cached, output.
+    assert total.split()[-5:] == ["300", "3,000", "750", "600", "$20.37"]
     assert any("at most" in line and "$523.50" in line for line in lines)
     assert "from Inspect's cache of earlier runs: 4 calls, at no cost" in lines
     assert any("scratchpad 700 tokens" in line and "50% complying" in line for line in lines)
@@ -71,7 +72,7 @@ def test_the_spend_line_sets_the_measured_beside_the_estimate() -> None:
         "measured_tokens": 3200,
     }
     assert format_spend(cost) == (
-        "cost: $18.50 measured, 3,200 tokens (estimated $20.37, 3,100 tokens)"
+        "cost: $18.50 measured, 3,200 tokens (estimated $20.37, 4,350 tokens)"
     )
     assert format_spend(cost | {"estimate": None}) == "cost: $18.50 measured, 3,200 tokens"
     assert usd(0.004) == "$0.0040" and usd(None) == "no price" and usd(0) == "$0.00"

@@ -104,7 +104,7 @@ def rescore(
             echo("aflab rescore --dry-run: the plan; no model is called")
             echo(format_plan(plan, RESCORE_WORDS))
             return Planned(plan)
-        check_budget(plan, spending.max_cost)
+        check_budget(plan, spending.max_cost, "--judges or --votes lower it")
     echo(estimate_line(work, CACHED_AFTERWARDS))
     if spending is not None and (line := cost_line(plan)):
         echo(line)

@@ -43,6 +43,14 @@ class PlanWords:
 RUN_WORDS = PlanWords()
 
 
+def calls(count: float) -> str:
+    """A stage's expected calls, right-aligned: whole, or to a tenth when few and fractional
+    (a tenth of the samples taking a <NEXT/> turn is 0.4 calls of four samples)."""
+    if count < 100 and count != int(count):
+        return f"{count:>9,.1f}"
+    return f"{count:>9,.0f}"
+
+
 def usd(value: float | None) -> str:
     if value is None:
         return "no price"
@@ -64,13 +72,15 @@ def format_plan(plan: CostEstimate, words: PlanWords = RUN_WORDS) -> str:
             continue
         cached = stage["cached_tokens"] + stage["cache_write_tokens"]
         lines.append(
-            f"{stage['stage']:<{width}}{stage['model']:<{model_width}}{stage['calls']:>9,.0f}"
+            f"{stage['stage']:<{width}}{stage['model']:<{model_width}}{calls(stage['calls'])}"
             f"{stage['input_tokens']:>13,.0f}{cached:>12,.0f}{stage['output_tokens']:>12,.0f}"
             f"{usd(stage['usd']):>12}"
         )
+    uncached = sum(s["input_tokens"] for s in plan["stages"])
     lines.append(
-        f"{'total (expected)':<{width + model_width}}{plan['calls']:>9,.0f}"
-        f"{plan['input_tokens']:>25,.0f}{plan['output_tokens']:>12,.0f}{usd(plan['usd']):>12}"
+        f"{'total (expected)':<{width + model_width}}{calls(plan['calls'])}{uncached:>13,.0f}"
+        f"{plan['input_tokens'] - uncached:>12,.0f}{plan['output_tokens']:>12,.0f}"
+        f"{usd(plan['usd']):>12}"
     )
     lines.append(f"at most ({words.at_most}): {usd(plan['usd_at_most'])}")
     replayed = sum(s["replayed"] for s in plan["stages"])
