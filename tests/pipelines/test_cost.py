@@ -25,9 +25,10 @@ from aflab.core.errors import UsageError
 from aflab.data.prices import load_prices
 from aflab.eval.tasks import helpful_only
 from aflab.llm.tokens import approximate, token_counter
-from aflab.pipelines.cost import Assumptions, plan_cost
+from aflab.pipelines.cost import plan_cost
 from aflab.pipelines.interrupts import OverBudget
-from aflab.pipelines.run import Planned, RunOutcome, execute
+from aflab.pipelines.run import RunOutcome, execute
+from aflab.pipelines.stages import Assumptions, Planned
 from aflab.spec import RunSpec
 from tests.conftest import is_free, next_turns
 from tests.eval.scorers.test_judges import VOTE_NO

@@ -23,9 +23,9 @@ from aflab.pipelines.interrupts import Interrupted
 def rescore(log: str, **opts: Any) -> None:
     """Judge an existing log (no policy calls); writes <log>-rescored.eval beside it."""
     from aflab.analysis.summary import write_summary
-    from aflab.pipelines.cost import Planned
     from aflab.pipelines.outputs import run_outputs_dir
     from aflab.pipelines.rescore import rescore as run_rescore
+    from aflab.pipelines.stages import Planned
     from aflab.report.tables import format_table
 
     spec = report_errors(lambda: spec_from("rescore", opts))

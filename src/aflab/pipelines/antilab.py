@@ -17,10 +17,11 @@ from aflab.core.summary_types import AntilabSummary
 from aflab.eval.antilab.scenarios import resolve_scenarios
 from aflab.eval.antilab.task import antilab
 from aflab.models.embedded import EMBEDDED_MODEL
-from aflab.pipelines.cost import Planned, announce_plan, cost_line
+from aflab.pipelines.cost import announce_plan
 from aflab.pipelines.estimate import judge_name
 from aflab.pipelines.outputs import echo_notes_and_status, evaluate, save_outputs
 from aflab.pipelines.prepare import eval_settings, fit_examples, judge_notes, prepare, say_batch
+from aflab.pipelines.stages import Planned, cost_line
 from aflab.report.tables import format_antilab
 from aflab.spec import RunSpec
 

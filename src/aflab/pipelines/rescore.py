@@ -19,16 +19,11 @@ from aflab.core.summary_types import RunSummary
 from aflab.core.types import is_antilab
 from aflab.data.prices import load_prices
 from aflab.eval.scorers.judges import DEFAULT_JUDGES, JUDGES, build_judges, parse_judges
-from aflab.pipelines.cost import (
-    Planned,
-    assumptions,
-    check_budget,
-    cost_line,
-    plan_judging,
-)
+from aflab.pipelines.cost import assumptions, plan_judging
 from aflab.pipelines.estimate import Workload, estimate_line, judge_name, judge_replies
 from aflab.pipelines.interrupts import Interrupted, OverBudget, interruptible, received_signal
 from aflab.pipelines.outputs import spending_limit
+from aflab.pipelines.stages import Planned, check_budget, cost_line
 from aflab.report.cost import PlanWords, format_plan
 from aflab.spec import Display, RunSpec
 

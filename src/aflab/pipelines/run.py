@@ -22,7 +22,7 @@ from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
 from aflab.llm.batch import Batch, batch_for, batch_notes
 from aflab.llm.retries import API_DEFAULTS, RequestLimits
-from aflab.pipelines.cost import Planned, announce_plan, cost_line
+from aflab.pipelines.cost import announce_plan
 from aflab.pipelines.estimate import estimate_line, spec_workload
 from aflab.pipelines.outputs import (
     echo_notes_and_status,
@@ -37,6 +37,7 @@ from aflab.pipelines.prepare import (
     prepare,
     say_batch,
 )
+from aflab.pipelines.stages import Planned, cost_line
 from aflab.report.markdown import write_report
 from aflab.report.tables import format_table
 from aflab.spec import RunSpec, option_of

@@ -26,7 +26,7 @@ from aflab.data.prices import load_prices
 from aflab.eval.scorers.judges import parse_judges
 from aflab.eval.tasks import animal_welfare, helpful_only
 from aflab.llm.retries import failure_line
-from aflab.pipelines.cost import announce_plan, assumptions, cost_line, plan_cost
+from aflab.pipelines.cost import announce_plan, assumptions, plan_cost
 from aflab.pipelines.estimate import estimate_line, spec_workload
 from aflab.pipelines.interrupts import Interrupted, OverBudget, interruptible, received_signal
 from aflab.pipelines.outputs import spending_limit
@@ -37,6 +37,7 @@ from aflab.pipelines.prepare import (
     prepare,
     say_batch,
 )
+from aflab.pipelines.stages import cost_line
 from aflab.prompts.variations import VARIATIONS, get_variation
 from aflab.spec import RunSpec
 

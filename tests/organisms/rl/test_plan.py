@@ -39,7 +39,7 @@ from aflab.organisms.rl.train import (
     measurement_spec,
     run_spec,
 )
-from aflab.pipelines.cost import Assumptions
+from aflab.pipelines.stages import Assumptions
 from tests.conftest import scripted_judge
 
 NETGUARD = Path(__file__).parents[2] / "netguard"

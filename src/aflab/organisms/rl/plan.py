@@ -49,15 +49,10 @@ from aflab.organisms.rl.train import (
     run_spec,
 )
 from aflab.organisms.train.base import is_embedded
-from aflab.pipelines.cost import (
-    Assumptions,
-    Stage,
-    check_budget,
-    estimate_from_stages,
-    run_stages,
-)
+from aflab.pipelines.cost import run_stages
 from aflab.pipelines.prepare import fit_examples, prepare
 from aflab.pipelines.run import build_task
+from aflab.pipelines.stages import Assumptions, Stage, check_budget, estimate_from_stages
 from aflab.report.cost import PlanWords, format_plan
 from aflab.spec import RunSpec
 

@@ -42,7 +42,7 @@ from aflab.organisms.sdf.generate import (
 from aflab.organisms.sdf.prompts import document_prompt, document_text, ideas_prompt, types_prompt
 from aflab.organisms.sdf.store import StageFile
 from aflab.organisms.sdf.universe import Fact, Universe
-from aflab.pipelines.cost import Stage, check_budget, estimate_from_stages, parse_assumed
+from aflab.pipelines.stages import Stage, check_budget, estimate_from_stages, parse_assumed
 from aflab.report.cost import PlanWords, format_plan
 
 TYPES, IDEAS = "sdf: document types", "sdf: ideas"
