@@ -30,7 +30,7 @@ def recorded_estimate(log: EvalLog) -> CostEstimate | None:
 def cost_block(log: EvalLog, facts: Sequence[SampleFacts]) -> CostBlock:
     estimate = recorded_estimate(log)
     rates: dict[str, Any] = estimate["rates"] if estimate else {}
-    batched = batched_models(log)
+    at_batch_share = batched_models(log)
     table = load_prices()
     measured: dict[str, ModelSpend] = {}
     billed: dict[str, list[int]] = {}
@@ -48,7 +48,7 @@ def cost_block(log: EvalLog, facts: Sequence[SampleFacts]) -> CostBlock:
             "output_tokens": output,
             "usd": None
             if price is None
-            else price.cost(uncached, output, cached, written, model in batched),
+            else price.cost(uncached, output, cached, written, model in at_batch_share),
         }
     spends = [m["usd"] for m in measured.values()]
     return {
