@@ -31,6 +31,47 @@ def retry_options(command: Command) -> Command:
     return spec_options("run", only=("max_retries", "timeout", "attempt_timeout"))(command)
 
 
+def plan_options(plan: str, assume: str, checked: str) -> Callable[[Command], Command]:
+    """``--dry-run``, ``--max-cost``, ``--prices`` and ``--assume`` of a verb outside the spec
+    (``sdf generate``, ``train rl``): ``plan`` says what its plan holds, ``assume`` what it
+    assumes, ``checked`` before what the budget is checked (it is not watched midway)."""
+    options = [
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            help=f"Print the plan ({plan}) and stop: nothing is called or written.",
+        ),
+        click.option(
+            "--max-cost",
+            type=click.FloatRange(min=0),
+            default=None,
+            metavar="USD",
+            help=f"Refuse to start when the estimate is above it (checked before {checked} "
+            "only: a run that started is not stopped midway).",
+        ),
+        click.option(
+            "--prices",
+            type=click.Path(dir_okay=False),
+            default=None,
+            metavar="FILE",
+            help=option_of("prices").help,
+        ),
+        click.option(
+            "--assume",
+            default=None,
+            metavar="KEY=VALUE,...",
+            help=f"What the plan assumes: {assume}.",
+        ),
+    ]
+
+    def decorate(command: Command) -> Command:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 def lora_options(r: int, alpha: int, learning_rate: float) -> Callable[[Command], Command]:
     """``--lora-r``, ``--lora-alpha``, ``--learning-rate``/``--lr`` and ``--precision`` of a
     fine-tuning verb (``train sft``, ``organism control``), with that verb's defaults."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from aflab.cli.options import retry_options
+from aflab.cli.options import plan_options, retry_options
 from aflab.cli.util import report_errors
 from aflab.core.errors import UsageError
 from aflab.llm.retries import RequestLimits, retry_notices
@@ -97,33 +97,11 @@ def sdf() -> None:
     help="Folder of the corpus (resumed if it holds one).",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Print the plan (requests, tokens and dollars per stage) and stop: no model is "
-    "called, nothing is written.",
-)
-@click.option(
-    "--max-cost",
-    type=click.FloatRange(min=0),
-    default=None,
-    metavar="USD",
-    help="Refuse to start when the estimate is above it (checked before the run only: a run "
-    "that started is not stopped midway).",
-)
-@click.option(
-    "--prices",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="A TOML price table put before the shipped one (format: aflab/data/prices.toml).",
-)
-@click.option(
-    "--assume",
-    default=None,
-    metavar="KEY=VALUE,...",
-    help="What the estimate assumes: type_tokens [12], idea_tokens [45], document_share "
-    "[0.4 of --max-tokens], judge_reply_tokens [250].",
+@plan_options(
+    plan="requests, tokens and dollars per stage",
+    assume="type_tokens [12], idea_tokens [45], document_share [0.4 of --max-tokens], "
+    "judge_reply_tokens [250]",
+    checked="the run",
 )
 @retry_options
 def generate(**opts: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from aflab.cli.options import lora_options
+from aflab.cli.options import lora_options, plan_options
 from aflab.cli.util import check_model_name, report_errors
 from aflab.core.types import SETTINGS
 
@@ -258,35 +258,13 @@ def sft(docs: str, limit_docs: int | None, **opts: Any) -> None:
     help="Continue the run in OUT from its last checkpoint (same --base, --setting, --prompt, "
     "--seed, --heldout); --max-steps counts from the run's start.",
 )
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Print the plan (the policy's completions, the reward judge's calls, the measured "
-    "checkpoints' runs: calls, tokens and dollars) and stop: nothing is trained, called or "
-    "written.",
-)
-@click.option(
-    "--max-cost",
-    type=click.FloatRange(min=0),
-    default=None,
-    metavar="USD",
-    help="Refuse to start when the estimate is above it (checked before training only: a run "
-    "that started is not stopped midway).",
-)
-@click.option(
-    "--prices",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="A TOML price table put before the shipped one (format: aflab/data/prices.toml).",
-)
-@click.option(
-    "--assume",
-    default=None,
-    metavar="KEY=VALUE,...",
-    help="What the estimate assumes per completion and measured sample: scratchpad_tokens "
-    "[700], output_tokens [300], continuations [0.1], compliance [0.5], judge_reply_tokens "
-    "[250] (a completion is cut at --max-completion-length).",
+@plan_options(
+    plan="the policy's completions, the reward judge's calls, the measured checkpoints' runs: "
+    "calls, tokens and dollars; nothing is trained",
+    assume="per completion and measured sample, scratchpad_tokens [700], output_tokens [300], "
+    "continuations [0.1], compliance [0.5], judge_reply_tokens [250] (a completion is cut at "
+    "--max-completion-length)",
+    checked="training",
 )
 def rl(
     dry_run: bool, max_cost: float | None, prices: str | None, assume: str | None, **opts: Any
