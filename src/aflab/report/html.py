@@ -84,30 +84,28 @@ def write_html(
         f"script-src 'sha256-{digest}' 'strict-dynamic'"
     )
     same_origin = f"script-src 'self' 'sha256-{digest}'"  # both policies apply: see above
-    page = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{same_origin}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>aflab report</title>\n<style>{CSS}</style></head>\n"
-        "<body><main>\n" + "\n".join(body) + "\n</main></body></html>\n"
-    )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return _write_page(path, "aflab report", body, [csp, same_origin])
 
 
 def write_static_page(path: Path, title: str, parts: Sequence[str]) -> Path:
     """A page with the report's style and no script (``aflab agreement --out``): ``parts`` must
     be built with this module's escaping helpers. Its policy admits no script at all."""
+    policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'"
+    return _write_page(path, title, parts, [policy])
+
+
+def _write_page(path: Path, title: str, body: Sequence[str], policies: Sequence[str]) -> Path:
+    """The page around ``body`` with the report's style, under each content-security policy
+    of ``policies`` (a browser applies them all), written to ``path``."""
+    metas = "".join(
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n' for policy in policies
+    )
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "img-src data:; style-src 'unsafe-inline'; base-uri 'none'\">\n"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        + metas
+        + '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n<style>{CSS}</style></head>\n"
-        "<body><main>\n" + "\n".join(parts) + "\n</main></body></html>\n"
+        "<body><main>\n" + "\n".join(body) + "\n</main></body></html>\n"
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
